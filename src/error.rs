@@ -1,0 +1,127 @@
+//! Errors: the stage a call failed in, the errno, and what it failed on. The one place that
+//! turns them into text.
+
+use std::fmt;
+
+use nix::errno::Errno;
+
+/// Where a spawn failed. The values are part of the C ABI (`enum sprout_stage`).
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    None = 0,
+    /// Refused before any process existed: bad pointer, size, flag, fd, cap, limit.
+    Args,
+    /// clone3/clone itself (EAGAIN, ENOMEM, ...).
+    Spawn,
+    /// setns, new namespaces, id maps.
+    Namespaces,
+    Cgroup,
+    /// Laying out the fd array.
+    Fds,
+    /// setsid, TIOCSCTTY, foreground.
+    Tty,
+    Rlimits,
+    Chdir,
+    /// setgroups, setresgid, setresuid.
+    Credentials,
+    Capabilities,
+    NoNewPrivs,
+    Seccomp,
+    /// Path search and execve.
+    Exec,
+    Wait,
+}
+
+impl Stage {
+    const ALL: [Stage; 15] = [
+        Stage::None,
+        Stage::Args,
+        Stage::Spawn,
+        Stage::Namespaces,
+        Stage::Cgroup,
+        Stage::Fds,
+        Stage::Tty,
+        Stage::Rlimits,
+        Stage::Chdir,
+        Stage::Credentials,
+        Stage::Capabilities,
+        Stage::NoNewPrivs,
+        Stage::Seccomp,
+        Stage::Exec,
+        Stage::Wait,
+    ];
+
+    pub fn from_u32(value: u32) -> Option<Stage> {
+        Stage::ALL.get(value as usize).copied()
+    }
+
+    /// The stage's name as it starts an error message, NUL-terminated for the C ABI.
+    pub fn name_with_nul(self) -> &'static str {
+        match self {
+            Stage::None => "none\0",
+            Stage::Args => "args\0",
+            Stage::Spawn => "spawn\0",
+            Stage::Namespaces => "namespaces\0",
+            Stage::Cgroup => "cgroup\0",
+            Stage::Fds => "fds\0",
+            Stage::Tty => "tty\0",
+            Stage::Rlimits => "rlimits\0",
+            Stage::Chdir => "chdir\0",
+            Stage::Credentials => "credentials\0",
+            Stage::Capabilities => "capabilities\0",
+            Stage::NoNewPrivs => "no_new_privs\0",
+            Stage::Seccomp => "seccomp\0",
+            Stage::Exec => "exec\0",
+            Stage::Wait => "wait\0",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        let name = self.name_with_nul();
+        &name[..name.len() - 1]
+    }
+}
+
+/// A failed call: the stage, the errno, and what it failed on (a path, `fds[3] = 7`, `uid 0`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub stage: Stage,
+    pub errno: Errno,
+    pub subject: String,
+}
+
+impl Error {
+    pub fn new(stage: Stage, errno: Errno, subject: impl Into<String>) -> Error {
+        Error {
+            stage,
+            errno,
+            subject: subject.into(),
+        }
+    }
+
+    /// Refused before any process existed.
+    pub fn args(errno: Errno, subject: impl Into<String>) -> Error {
+        Error::new(Stage::Args, errno, subject)
+    }
+
+    /// The negative errno the C functions return.
+    pub fn to_return(&self) -> i32 {
+        -(self.errno as i32)
+    }
+}
+
+impl fmt::Display for Error {
+    /// `stage: subject: errno text`, e.g. `exec: /opt/x/prog: No such file or directory`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.stage.name())?;
+        if !self.subject.is_empty() {
+            write!(f, "{}: ", self.subject)?;
+        }
+        f.write_str(self.errno.desc())
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,221 @@
+//! `sprout_exec_args` and the fd array → `Spec`: the size rule, the flags, and every pointer
+//! the caller handed over, read once into owned values.
+
+use std::ffi::{CStr, CString, c_char};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::errno::Errno;
+
+use super::types::*;
+use super::{readable, slice};
+use crate::error::{Error, Result};
+use crate::spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
+
+/// The flags this library knows.
+pub(crate) const KNOWN_FLAGS: u32 = SPROUT_EXEC_NO_NEW_PRIVS | SPROUT_EXEC_INHERIT_ENV | SPROUT_EXEC_NO_TTY;
+
+/// The largest `size` accepted, as for clone3: a page.
+const MAX_ARGS_SIZE: usize = 4096;
+
+fn bad(errno: Errno, subject: impl Into<String>) -> Error {
+    Error::args(errno, subject)
+}
+
+/// Reads the caller's arguments.
+///
+/// # Safety
+/// Every non-NULL pointer must point to readable memory of its documented type: `args` to at
+/// least `args->size` bytes, `fds` to `fds_len` ints, strings NUL-terminated, arrays with the
+/// lengths given.
+pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usize) -> Result<Spec> {
+    let args = read_sized(args)?;
+    if args.flags & !KNOWN_FLAGS != 0 {
+        return Err(bad(Errno::EINVAL, format!("flags: unknown bits {:#x}", args.flags & !KNOWN_FLAGS)));
+    }
+    // SAFETY (for every call below): forwarded from the caller.
+    let argv = unsafe { strings(args.argv, "argv") }?.ok_or_else(|| bad(Errno::EINVAL, "argv is NULL"))?;
+    let mut spec = Spec::new(argv);
+
+    spec.program = match (unsafe { string(args.filename) }?, args.exec_fd) {
+        (Some(path), -1) if !path.is_empty() => Program::Path(path),
+        (_, -1) => Program::Argv0,
+        (None, fd) if fd >= 0 => Program::Fd(fd),
+        (Some(_), fd) if fd >= 0 => {
+            return Err(bad(Errno::EINVAL, format!("exec_fd {fd} is set, so filename must be NULL")));
+        }
+        (_, fd) => return Err(bad(Errno::EBADF, format!("exec_fd {fd}"))),
+    };
+
+    spec.env = match unsafe { strings(args.envv, "envv") }? {
+        Some(env) => env,
+        None if args.flags & SPROUT_EXEC_INHERIT_ENV != 0 => caller_environment(),
+        None => Vec::new(),
+    };
+    if let Some(dir) = unsafe { string(args.working_directory) }? {
+        spec.working_directory = dir;
+    }
+    spec.credentials = match readable(args.credentials).map_err(|e| bad(e, "credentials"))? {
+        None => None,
+        Some(c) => Some(Credentials {
+            uid: c.uid,
+            gid: c.gid,
+            groups: slice(c.extra_gids, c.extra_gids_len)
+                .map_err(|e| bad(e, "credentials.extra_gids"))?
+                .to_vec(),
+        }),
+    };
+    spec.capabilities = readable(args.capabilities)
+        .map_err(|e| bad(e, "capabilities"))?
+        .map(|c| Capabilities {
+            effective: c.effective,
+            permitted: c.permitted,
+            inheritable: c.inheritable,
+            bounding: c.bounding,
+            ambient: c.ambient,
+        });
+    spec.rlimits = slice(args.limits, args.limits_len)
+        .map_err(|e| bad(e, "limits"))?
+        .iter()
+        .map(|l| Rlimit {
+            resource: l.resource,
+            soft: l.soft,
+            hard: l.hard,
+        })
+        .collect();
+    spec.umask = args.umask;
+    spec.no_new_privs = args.flags & SPROUT_EXEC_NO_NEW_PRIVS != 0;
+    spec.namespaces = slice(args.namespaces, args.namespaces_len)
+        .map_err(|e| bad(e, "namespaces"))?
+        .iter()
+        .enumerate()
+        .map(|(i, ns)| match ns.fd {
+            -1 => Ok(Namespace { kind: ns.r#type, fd: None }),
+            fd if fd >= 0 => Ok(Namespace { kind: ns.r#type, fd: Some(fd) }),
+            fd => Err(bad(Errno::EBADF, format!("namespaces[{i}].fd = {fd}"))),
+        })
+        .collect::<Result<_>>()?;
+    spec.uid_map = id_maps(args.uid_map, args.uid_map_len, "uid_map")?;
+    spec.gid_map = id_maps(args.gid_map, args.gid_map_len, "gid_map")?;
+    spec.cgroup = match args.cgroup_fd {
+        -1 => None,
+        fd if fd >= 0 => Some(fd),
+        fd => return Err(bad(Errno::EBADF, format!("cgroup_fd {fd}"))),
+    };
+    spec.seccomp_filter = slice(args.seccomp_filter.cast::<libc::sock_filter>(), args.seccomp_filter_len)
+        .map_err(|e| bad(e, "seccomp_filter"))?
+        .to_vec();
+    spec.parent_death_signal = args.parent_death_signal;
+    spec.container_id = match unsafe { string(args.container_id) }? {
+        None => None,
+        Some(id) => Some(
+            id.into_string()
+                .map_err(|_| bad(Errno::EINVAL, "container_id is not UTF-8"))?,
+        ),
+    };
+    spec.fds = slice(fds, fds_len)
+        .map_err(|e| bad(e, "fds"))?
+        .iter()
+        .enumerate()
+        .map(|(i, &fd)| match fd {
+            -1 => Ok(None),
+            fd if fd >= 0 => Ok(Some(fd)),
+            fd => Err(bad(Errno::EBADF, format!("fds[{i}] = {fd}"))),
+        })
+        .collect::<Result<_>>()?;
+    spec.terminal = if args.flags & SPROUT_EXEC_NO_TTY != 0 {
+        Terminal::Ignore
+    } else {
+        Terminal::Auto
+    };
+    Ok(spec)
+}
+
+/// Applies the size rule of clone3 and openat2 and returns the v1 part of the struct.
+fn read_sized<'a>(args: *const sprout_exec_args) -> Result<&'a sprout_exec_args> {
+    let args_ref = readable(args)
+        .map_err(|e| bad(e, "args is misaligned"))?
+        .ok_or_else(|| bad(Errno::EINVAL, "args is NULL"))?;
+    // Only `size` may be read before it is checked: the caller's struct may be shorter.
+    // SAFETY: `size` is the first field, inside any struct the caller could have passed.
+    let size = unsafe { std::ptr::addr_of!((*args).size).read() } as usize;
+    let known = size_of::<sprout_exec_args>();
+    if size < known {
+        return Err(bad(
+            Errno::EINVAL,
+            format!("args.size {size} is smaller than sprout_exec_args v1 ({known} bytes): use sprout_exec_args_init"),
+        ));
+    }
+    if size > known {
+        if size > MAX_ARGS_SIZE {
+            return Err(bad(Errno::E2BIG, format!("args.size {size} is larger than {MAX_ARGS_SIZE}")));
+        }
+        // SAFETY: the caller declares `size` readable bytes at `args`.
+        let tail = unsafe { std::slice::from_raw_parts(args.cast::<u8>().add(known), size - known) };
+        if let Some(offset) = tail.iter().position(|&b| b != 0) {
+            return Err(bad(
+                Errno::E2BIG,
+                format!("args.size {size}: byte {} is set but unknown to this library", known + offset),
+            ));
+        }
+    }
+    Ok(args_ref)
+}
+
+/// A NULL-terminated array of C strings, or None for NULL.
+///
+/// # Safety
+/// `array` is NULL or a NULL-terminated array of NUL-terminated strings.
+unsafe fn strings(array: *const *const c_char, what: &str) -> Result<Option<Vec<CString>>> {
+    if array.is_null() {
+        return Ok(None);
+    }
+    if !array.is_aligned() {
+        return Err(bad(Errno::EINVAL, format!("{what} is misaligned")));
+    }
+    let mut out = Vec::new();
+    // SAFETY: the caller vouches the array ends with NULL and holds NUL-terminated strings.
+    unsafe {
+        let mut item = array;
+        while !(*item).is_null() {
+            out.push(CStr::from_ptr(*item).to_owned());
+            item = item.add(1);
+        }
+    }
+    Ok(Some(out))
+}
+
+/// A C string, or None for NULL.
+///
+/// # Safety
+/// `ptr` is NULL or NUL-terminated.
+unsafe fn string(ptr: *const c_char) -> Result<Option<CString>> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller vouches for a NUL-terminated string.
+    Ok(Some(unsafe { CStr::from_ptr(ptr) }.to_owned()))
+}
+
+fn id_maps(ptr: *const sprout_id_map, len: usize, what: &str) -> Result<Vec<IdMap>> {
+    Ok(slice(ptr, len)
+        .map_err(|e| bad(e, what))?
+        .iter()
+        .map(|m| IdMap {
+            inside: m.inside,
+            outside: m.outside,
+            count: m.count,
+        })
+        .collect())
+}
+
+/// The caller's environment as `KEY=VALUE` strings (`SPROUT_EXEC_INHERIT_ENV`).
+fn caller_environment() -> Vec<CString> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| {
+            let mut entry = key.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(value.as_bytes());
+            CString::new(entry).ok()
+        })
+        .collect()
+}

@@ -1,0 +1,188 @@
+//! The C faces of spawning and of the process table.
+
+use std::ffi::{CStr, c_char};
+use std::os::fd::IntoRawFd;
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+use super::types::*;
+use super::{readable, slice, with_errno, with_error, writable};
+use crate::error::{Error, Stage};
+
+/// The ABI generation of this library (`SPROUT_ABI_VERSION` it was built with).
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_abi_version() -> u32 {
+    SPROUT_ABI_VERSION
+}
+
+/// The library's version, e.g. "0.1.0"; a static string.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The name of a `sprout_stage` ("exec", "fds", ...), or "unknown"; a static string.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_stage_name(stage: u32) -> *const c_char {
+    Stage::from_u32(stage)
+        .map_or("unknown\0", Stage::name_with_nul)
+        .as_ptr()
+        .cast()
+}
+
+/// Zeroes `*args` and sets `size`, `umask = 0022`, `exec_fd = -1` and `cgroup_fd = -1`: with
+/// `argv` set, a plain spawn. Does nothing when `args` is NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_exec_args_init(args: *mut sprout_exec_args) {
+    if let Ok(Some(args)) = writable(args) {
+        // SAFETY: an all-zero sprout_exec_args is valid: integers and NULL pointers.
+        *args = unsafe { std::mem::zeroed() };
+        args.size = size_of::<sprout_exec_args>() as u32;
+        args.umask = 0o022;
+        args.exec_fd = -1;
+        args.cgroup_fd = -1;
+    }
+}
+
+/// Starts a process and returns as soon as it runs the new program, without waiting for it
+/// to finish; `*out` receives its pid (and, when stdio is a terminal, a TTY handle). `out` is
+/// written only on success.
+///
+/// `fds[i]` is the caller's fd that becomes fd `i` in the new process, -1 leaves `i` closed;
+/// every other fd is closed, and the caller's fds and their flags are never changed. `fds` may
+/// be NULL when `fds_len` is 0: the process then starts with no open fds.
+///
+/// The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
+/// library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller
+/// receives SIGCHLD when it ends.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sprout_exec_async(
+    args: *const sprout_exec_args,
+    fds: *const i32,
+    fds_len: usize,
+    out: *mut sprout_process,
+    err: *mut sprout_error,
+) -> i32 {
+    with_error(err, || {
+        let out = writable(out)
+            .map_err(|e| Error::args(e, "out is misaligned"))?
+            .ok_or_else(|| Error::args(Errno::EINVAL, "out is NULL"))?;
+        // SAFETY: the caller vouches for its pointers (see the header).
+        let spec = unsafe { super::args::read(args, fds, fds_len) }?;
+        let process = crate::spawn(&spec)?;
+        out.pid = process.pid;
+        out.tty = std::ptr::null_mut();
+        Ok(0)
+    })
+}
+
+/// `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sprout_exec(
+    args: *const sprout_exec_args,
+    fds: *const i32,
+    fds_len: usize,
+    wait_status: *mut i32,
+    err: *mut sprout_error,
+) -> i32 {
+    with_error(err, || {
+        let wait_status = writable(wait_status).map_err(|e| Error::args(e, "wait_status is misaligned"))?;
+        // SAFETY: the caller vouches for its pointers (see the header).
+        let spec = unsafe { super::args::read(args, fds, fds_len) }?;
+        let status = crate::run(&spec)?;
+        if let Some(out) = wait_status {
+            *out = status;
+        }
+        Ok(0)
+    })
+}
+
+/// Waits for a process started by sprout, reaps it, stores its raw wait status (WIFEXITED &
+/// co work on it; `wait_status` may be NULL) and forgets it. `timeout_ms`: -1 forever, 0 poll,
+/// > 0 at most that long. `-ECHILD` for a pid the library does not track (never started by it,
+/// already waited for, or released), `-ETIMEDOUT` when the time ran out.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_wait(pid: i32, timeout_ms: i32, wait_status: *mut i32, err: *mut sprout_error) -> i32 {
+    with_error(err, || {
+        let wait_status = writable(wait_status).map_err(|e| Error::new(Stage::Wait, e, "wait_status is misaligned"))?;
+        let timeout = match timeout_ms {
+            -1 => None,
+            ms if ms >= 0 => Some(Duration::from_millis(ms as u64)),
+            ms => return Err(Error::new(Stage::Wait, Errno::EINVAL, format!("timeout_ms {ms}"))),
+        };
+        let status = crate::wait(pid, timeout)?;
+        if let Some(out) = wait_status {
+            *out = status;
+        }
+        Ok(0)
+    })
+}
+
+/// Sends `sig` (0: only check) through the process's pidfd, so a reaped and reused pid is never
+/// hit: `-ESRCH` for a pid the library does not track.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_signal(pid: i32, sig: i32) -> i32 {
+    with_errno(|| crate::signal(pid, sig).map(|()| 0))
+}
+
+/// A new close-on-exec pidfd for a tracked process, owned by the caller (for epoll or a
+/// runtime's poller); `-ESRCH` for an untracked pid.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_pidfd(pid: i32) -> i32 {
+    with_errno(|| crate::pidfd(pid).map(IntoRawFd::into_raw_fd))
+}
+
+/// Forgets a process without reaping it; the caller then reaps it itself. `-ESRCH` for an
+/// untracked pid.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_release(pid: i32) -> i32 {
+    with_errno(|| crate::release(pid).map(|()| 0))
+}
+
+/// Fills `pids` with up to `capacity` tracked pids of `container_id` (NULL: every tracked
+/// process), ascending, and sets `*count` to how many there are in all (which may exceed
+/// `capacity`). `pids` may be NULL when `capacity` is 0.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sprout_list(
+    container_id: *const c_char,
+    pids: *mut i32,
+    capacity: usize,
+    count: *mut usize,
+) -> i32 {
+    with_errno(|| {
+        let count = writable(count)?.ok_or(Errno::EINVAL)?;
+        // SAFETY: the caller vouches for a NUL-terminated id or NULL.
+        let container = unsafe { container_name(container_id) }?;
+        let out = slice(pids.cast_const(), capacity)?.as_ptr().cast_mut();
+        let found = crate::list(container);
+        for (i, pid) in found.iter().take(capacity).enumerate() {
+            // SAFETY: `out` holds `capacity` ints (checked by `slice`), and i < capacity.
+            unsafe { out.add(i).write(*pid) };
+        }
+        *count = found.len();
+        Ok(0)
+    })
+}
+
+/// Sends `sig` to every live process of `container_id`; returns how many were signalled.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sprout_signal_container(container_id: *const c_char, sig: i32) -> i32 {
+    with_errno(|| {
+        // SAFETY: the caller vouches for a NUL-terminated id or NULL.
+        let container = unsafe { container_name(container_id) }?.ok_or(Errno::EINVAL)?;
+        let signalled = crate::signal_container(container, sig)?;
+        Ok(signalled.min(i32::MAX as usize) as i32)
+    })
+}
+
+/// # Safety
+/// `id` is NULL or NUL-terminated.
+unsafe fn container_name<'a>(id: *const c_char) -> Result<Option<&'a str>, Errno> {
+    if readable(id)?.is_none() {
+        return Ok(None);
+    }
+    // SAFETY: non-NULL, and the caller vouches for NUL termination.
+    let id = unsafe { CStr::from_ptr(id) };
+    id.to_str().map(Some).map_err(|_| Errno::EINVAL)
+}

@@ -1,0 +1,144 @@
+//! The `#[repr(C)]` types and constants of the v1 C ABI: what cbindgen turns into
+//! `include/sprout.h`. Names follow the C spelling of the contract, so the header reads as C.
+//! Nothing here is interpreted: `ffi::args` reads these structs and builds a `Spec`.
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, c_void};
+
+/// The ABI generation this header describes; `sprout_abi_version()` returns the library's.
+pub const SPROUT_ABI_VERSION: u32 = 1;
+
+/// prctl(PR_SET_NO_NEW_PRIVS) in the child before exec.
+pub const SPROUT_EXEC_NO_NEW_PRIVS: u32 = 1u32 << 0;
+/// `envv == NULL` means the caller's environ, not an empty environment.
+pub const SPROUT_EXEC_INHERIT_ENV: u32 = 1u32 << 1;
+/// Never treat terminal stdio as a controlling terminal: the process stays in the caller's
+/// session and process group and `sprout_process.tty` is NULL.
+pub const SPROUT_EXEC_NO_TTY: u32 = 1u32 << 2;
+
+/// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
+/// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
+#[repr(C)]
+pub struct sprout_error {
+    /// Positive errno; 0 when none.
+    pub code: i32,
+    /// `enum sprout_stage`.
+    pub stage: u32,
+    /// NUL-terminated, truncated to fit.
+    pub message: [c_char; 256],
+}
+
+/// Identity of the new process, as ids inside its user namespace.
+#[repr(C)]
+pub struct sprout_credentials {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups; `extra_gids_len == 0` means no supplementary groups at all.
+    pub extra_gids: *const u32,
+    pub extra_gids_len: usize,
+}
+
+/// The five capability sets; bit n is capability n, as in capabilities(7).
+#[repr(C)]
+pub struct sprout_capabilities {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub bounding: u64,
+    pub ambient: u64,
+}
+
+/// One resource limit, applied in the child only.
+#[repr(C)]
+pub struct sprout_rlimit {
+    /// `RLIMIT_*`.
+    pub resource: i32,
+    /// `UINT64_MAX` is RLIM_INFINITY.
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// One namespace of the new process.
+#[repr(C)]
+pub struct sprout_namespace {
+    /// Exactly one `CLONE_NEW*` value.
+    pub r#type: i32,
+    /// -1: create a new one; >= 0: join the namespace this fd refers to (setns).
+    pub fd: i32,
+}
+
+/// One line of `/proc/PID/uid_map` or `gid_map`.
+#[repr(C)]
+pub struct sprout_id_map {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// What to start. Initialise with `sprout_exec_args_init`, then set `argv` and what you need.
+///
+/// Extensible like the kernel's `clone3` and `openat2` arguments: `size` is
+/// `sizeof(sprout_exec_args)` as the caller compiled it. A smaller size than v1's is `-EINVAL`;
+/// a larger one is accepted when every byte this library does not know is zero, else `-E2BIG`.
+#[repr(C)]
+pub struct sprout_exec_args {
+    /// `sizeof(sprout_exec_args)` as the caller compiled it.
+    pub size: u32,
+    /// `SPROUT_EXEC_*`; unknown bits are `-EINVAL`.
+    pub flags: u32,
+    /// NULL or "": `argv[0]`. Without '/': searched in the `PATH` of `envv` (not the caller's),
+    /// or in `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` when `envv` has
+    /// none, inside the new process with execvpe's rules. No shell fallback on ENOEXEC.
+    pub filename: *const c_char,
+    /// -1: use `filename`; else run this open file (execveat AT_EMPTY_PATH), `filename` must be
+    /// NULL. The fd does not survive into the new program (so a `#!` script given this way
+    /// fails with ENOENT, as fexecve of a close-on-exec fd does).
+    pub exec_fd: i32,
+    /// NULL-terminated, at least `argv[0]`.
+    pub argv: *const *const c_char,
+    /// NULL-terminated `KEY=VALUE` strings; NULL: an empty environment, or the caller's with
+    /// `SPROUT_EXEC_INHERIT_ENV`.
+    pub envv: *const *const c_char,
+    /// NULL: "/". A relative path is relative to the caller's working directory.
+    pub working_directory: *const c_char,
+    /// NULL: the caller's ids.
+    pub credentials: *const sprout_credentials,
+    /// NULL: the sets execve gives.
+    pub capabilities: *const sprout_capabilities,
+    pub limits: *const sprout_rlimit,
+    pub limits_len: usize,
+    /// Always applied; `sprout_exec_args_init` sets 0022.
+    pub umask: u32,
+    pub namespaces: *const sprout_namespace,
+    pub namespaces_len: usize,
+    /// With a new user namespace.
+    pub uid_map: *const sprout_id_map,
+    pub uid_map_len: usize,
+    pub gid_map: *const sprout_id_map,
+    pub gid_map_len: usize,
+    /// -1: the caller's cgroup; else a cgroup2 directory fd the process starts in.
+    pub cgroup_fd: i32,
+    /// `struct sock_filter[]`, installed last before exec.
+    pub seccomp_filter: *const c_void,
+    /// In instructions; 0: none.
+    pub seccomp_filter_len: usize,
+    /// PR_SET_PDEATHSIG; 0: none. Linux sends it when the *thread* that called
+    /// `sprout_exec_async` exits, not when the whole caller does.
+    pub parent_death_signal: i32,
+    /// Label for `sprout_list` / `sprout_signal_container`; NULL: none.
+    pub container_id: *const c_char,
+}
+
+/// A terminal the library took for a process: owns its own duplicate of the terminal fd.
+/// Opaque; free with `sprout_tty_release`.
+pub struct sprout_tty {
+    _private: [u8; 0],
+}
+
+/// What `sprout_exec_async` started.
+#[repr(C)]
+pub struct sprout_process {
+    pub pid: i32,
+    /// Non-NULL when stdio fds are terminals; free with `sprout_tty_release`.
+    pub tty: *mut sprout_tty,
+}

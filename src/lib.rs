@@ -1,0 +1,75 @@
+//! sprout: start Linux processes with an exact, verified set of properties, without waiting
+//! for them, and keep track of them until they are waited for.
+//!
+//! The crate has three rooms:
+//! - `ffi`: the C ABI (`include/sprout.h`), the only code that reads pointers from C;
+//! - this safe core: describe a process with a [`Spec`], [`spawn`] it, then [`wait`],
+//!   [`signal`] or [`release`] it by pid;
+//! - `spawn`: the engine, whose `child` module is the unsafe path between clone and execve.
+
+pub mod error;
+mod ffi;
+pub mod spec;
+mod spawn;
+mod table;
+
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+pub use error::{Error, Result, Stage};
+pub use nix::errno::Errno;
+pub use spawn::DEFAULT_PATH;
+pub use spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
+
+/// A process sprout started and tracks until it is waited for or released.
+#[derive(Debug)]
+pub struct Process {
+    pub pid: i32,
+}
+
+/// Starts the process `spec` describes and returns once it runs the new program; nothing
+/// waits for it. The process stays in sprout's table until [`wait`] or [`release`].
+pub fn spawn(spec: &Spec) -> Result<Process> {
+    let spawned = spawn::spawn(spec)?;
+    table::insert(spawned.pid, spawned.pidfd, spec.container_id.as_deref());
+    Ok(Process { pid: spawned.pid })
+}
+
+/// Waits for `pid` (`None`: as long as it takes), reaps it and returns its raw wait status
+/// (use `libc::WIFEXITED` & co on it). Fails with `ECHILD` for a pid sprout does not track and
+/// `ETIMEDOUT` when the timeout passes first.
+pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
+    table::wait(pid, timeout)
+}
+
+/// [`spawn`] and [`wait`]: the raw wait status of the finished process.
+pub fn run(spec: &Spec) -> Result<i32> {
+    let process = spawn(spec)?;
+    wait(process.pid, None)
+}
+
+/// Sends `signal` to a tracked process through its pidfd: `ESRCH` when sprout does not track
+/// `pid`, so a reused pid is never hit.
+pub fn signal(pid: i32, signal: i32) -> std::result::Result<(), Errno> {
+    table::signal(pid, signal)
+}
+
+/// A new close-on-exec pidfd for a tracked process, for epoll or a runtime's poller.
+pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
+    table::pidfd(pid)
+}
+
+/// Stops tracking `pid` without reaping it (the caller reaps it).
+pub fn release(pid: i32) -> std::result::Result<(), Errno> {
+    table::release(pid)
+}
+
+/// The tracked pids of `container` (`None`: all), ascending.
+pub fn list(container: Option<&str>) -> Vec<i32> {
+    table::list(container)
+}
+
+/// Signals every tracked process of `container`; returns how many were signalled.
+pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usize, Errno> {
+    table::signal_container(container, signal)
+}

@@ -1,0 +1,299 @@
+//! The child's program, from clone to execve.
+//!
+//! This code runs in a process that shares the caller's memory and, without CLONE_SETTLS, the
+//! calling thread's TLS, while that thread is suspended (CLONE_VFORK) or waiting for it. So it
+//! obeys the rules of posix_spawn's child:
+//! - only raw system calls (`sys!`): no libc wrapper, which could take a lock another thread of
+//!   the caller holds, write the caller thread's errno, or broadcast to the caller's threads;
+//! - no allocation, no formatting, no panics: no indexing that could go out of bounds, only
+//!   iterators and `get`; memory is the plan the parent prepared and this function's stack;
+//! - every signal stays blocked until every handler is back to SIG_DFL, so no handler of the
+//!   caller ever runs here.
+//!
+//! Each step records its stage in the report first; a failure records the errno and the item
+//! (fd slot, PATH candidate, ...) and the child exits with status 127.
+
+use std::ffi::c_void;
+use std::os::fd::RawFd;
+
+use libc::c_int;
+
+use super::plan::{Exec, Plan};
+use super::report::Report;
+use super::sys::sys;
+use crate::error::Stage;
+
+/// What the parent hands the child.
+pub struct Context<'a> {
+    pub plan: &'a Plan<'a>,
+    pub report: &'a Report,
+    /// A copy of `plan.fds.sources` the child may rewrite while laying out fds.
+    pub fd_scratch: *mut RawFd,
+    /// Whether an earlier child found close_range missing.
+    pub close_range_missing: bool,
+}
+
+/// A failed step: errno and the item of the stage it failed on.
+struct Failure {
+    errno: i32,
+    item: u32,
+}
+
+type Step = Result<(), Failure>;
+
+trait OnItem<T> {
+    /// Tags a system call's error with the item it concerned.
+    fn on(self, item: u32) -> Result<T, Failure>;
+}
+
+impl<T> OnItem<T> for Result<T, i32> {
+    #[inline(always)]
+    fn on(self, item: u32) -> Result<T, Failure> {
+        self.map_err(|errno| Failure { errno, item })
+    }
+}
+
+/// The item reported when closing the remaining fds fails.
+pub(crate) const ITEM_CLOSE_REST: u32 = u32::MAX;
+
+/// The child's entry point (see `clone::ChildEntry`).
+pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the Context the parent built for this child; the parent keeps it alive
+    // until the child has exec'd or exited.
+    let ctx = unsafe { &*(arg as *const Context) };
+    if let Err(failure) = run(ctx) {
+        ctx.report.fail(failure.errno, failure.item);
+    }
+    // SAFETY: exit_group ends this process (the child alone: it is not in the caller's thread
+    // group) and does not return.
+    unsafe {
+        let _ = sys!(libc::SYS_exit_group, 127);
+    }
+    // exit_group cannot fail; spin rather than return into the clone trampoline.
+    #[allow(clippy::empty_loop)]
+    loop {}
+}
+
+fn run(ctx: &Context) -> Step {
+    let plan = ctx.plan;
+    let report = ctx.report;
+
+    report.enter(Stage::Spawn);
+    reset_signal_handlers();
+
+    report.enter(Stage::Fds);
+    lay_out_fds(ctx)?;
+
+    report.enter(Stage::Chdir);
+    // SAFETY: a NUL-terminated path the plan keeps alive.
+    unsafe { sys!(libc::SYS_chdir, plan.spec.working_directory.as_ptr()) }.on(0)?;
+
+    // SAFETY: umask takes a plain integer and cannot fail.
+    let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
+
+    report.enter(Stage::Spawn);
+    set_parent_death_signal(plan)?;
+
+    // Every handler is SIG_DFL now; the program starts with an empty mask.
+    let empty: u64 = 0;
+    // SAFETY: a sigset of the kernel's size (8 bytes) that lives on this stack.
+    unsafe { sys!(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const empty, 0, 8) }.on(0)?;
+
+    report.enter(Stage::Exec);
+    exec(plan)
+}
+
+/// The kernel's `struct sigaction` (x86_64 and aarch64 share this layout).
+#[repr(C)]
+struct KernelSigaction {
+    handler: usize,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
+}
+
+/// Every signal to SIG_DFL, handled and ignored ones alike: a handler of the caller must never
+/// run here (CLONE_CLEAR_SIGHAND already did that part where clone3 had it), and an ignored
+/// signal would stay ignored across execve.
+fn reset_signal_handlers() {
+    let default = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for signal in 1..=64 {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a valid kernel sigaction on this stack, no old action wanted, the kernel's
+        // sigset size. This process has its own copy of the handler table (no CLONE_SIGHAND),
+        // so the caller's handlers are untouched.
+        let _ = unsafe {
+            sys!(libc::SYS_rt_sigaction, signal, &raw const default, 0, 8)
+        };
+    }
+}
+
+/// Puts `plan.fds.sources[i]` at fd `i` and closes everything else (see `FdLayout`).
+fn lay_out_fds(ctx: &Context) -> Step {
+    let layout = &ctx.plan.fds;
+    let count = layout.sources.len();
+    // SAFETY: the parent made `fd_scratch` a copy of `sources` of the same length, used by
+    // nothing else until this child has exec'd or exited.
+    let sources = unsafe { std::slice::from_raw_parts_mut(ctx.fd_scratch, count) };
+    let keep_cloexec_from = count - layout.cloexec_tail;
+
+    let mut park = layout.park;
+    for (slot, source) in sources.iter_mut().enumerate() {
+        if *source >= 0 && (*source as usize) < slot {
+            // SAFETY: dup3 on plain integers; `park` is above every fd the layout uses.
+            unsafe { sys!(libc::SYS_dup3, *source, park, libc::O_CLOEXEC) }.on(slot as u32)?;
+            *source = park;
+            park += 1;
+        }
+    }
+    for (slot, &source) in sources.iter().enumerate() {
+        let fd = slot as c_int;
+        let cloexec = slot >= keep_cloexec_from;
+        // SAFETY (all three): system calls on plain integers, on this process's own fd table.
+        let result = if source < 0 {
+            unsafe { sys!(libc::SYS_close, fd) }.or_else(|e| if e == libc::EBADF { Ok(0) } else { Err(e) })
+        } else if source == fd {
+            let flags = if cloexec { libc::FD_CLOEXEC } else { 0 };
+            unsafe { sys!(libc::SYS_fcntl, fd, libc::F_SETFD, flags) }
+        } else {
+            let flags = if cloexec { libc::O_CLOEXEC } else { 0 };
+            unsafe { sys!(libc::SYS_dup3, source, fd, flags) }
+        };
+        result.on(slot as u32)?;
+    }
+    close_from(count as u32, ctx)
+}
+
+/// Closes every fd from `first` up: close_range, or where the kernel lacks it (before 5.9) or a
+/// seccomp profile refuses it, the entries of /proc/self/fd read with getdents64 into a stack
+/// buffer. Never a loop up to RLIMIT_NOFILE, which can be 2^30.
+fn close_from(first: u32, ctx: &Context) -> Step {
+    if !ctx.close_range_missing {
+        // SAFETY: close_range on plain integers.
+        match unsafe { sys!(libc::SYS_close_range, first, u32::MAX, 0) } {
+            Ok(_) => return Ok(()),
+            Err(libc::ENOSYS) => ctx.report.close_range_missing.store(1, std::sync::atomic::Ordering::Relaxed),
+            Err(libc::EPERM) => {}
+            Err(errno) => return Err(Failure { errno, item: ITEM_CLOSE_REST }),
+        }
+    }
+    close_listed_fds(first).on(ITEM_CLOSE_REST)
+}
+
+fn close_listed_fds(first: u32) -> Result<(), i32> {
+    // SAFETY: a NUL-terminated literal path.
+    let dir = unsafe {
+        sys!(libc::SYS_openat, libc::AT_FDCWD, c"/proc/self/fd".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+    }? as c_int;
+    let mut buffer = [0u8; 1024];
+    loop {
+        // SAFETY: the buffer lives on this stack and its length is passed.
+        let len = unsafe { sys!(libc::SYS_getdents64, dir, buffer.as_mut_ptr(), buffer.len()) }?;
+        if len == 0 {
+            break;
+        }
+        let mut closed_any = false;
+        let mut entries = buffer.get(..len).unwrap_or(&[]);
+        // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, char name[].
+        while let Some(reclen) = entries.get(16..18).and_then(|b| b.try_into().ok()).map(|b| u16::from_ne_bytes(b) as usize) {
+            let name = entries.get(19..reclen).unwrap_or(&[]);
+            if let Some(fd) = parse_fd(name) {
+                if fd >= first as c_int && fd != dir {
+                    // SAFETY: close on a plain integer.
+                    let _ = unsafe { sys!(libc::SYS_close, fd) };
+                    closed_any = true;
+                }
+            }
+            entries = entries.get(reclen.max(1)..).unwrap_or(&[]);
+        }
+        if closed_any {
+            // Closing while reading may shift what the next read returns: start over.
+            // SAFETY: lseek on our own directory fd.
+            unsafe { sys!(libc::SYS_lseek, dir, 0, libc::SEEK_SET) }?;
+        }
+    }
+    // SAFETY: our own directory fd.
+    let _ = unsafe { sys!(libc::SYS_close, dir) };
+    Ok(())
+}
+
+/// The fd a /proc/self/fd entry names (a NUL-terminated decimal), or None for "." and "..".
+fn parse_fd(name: &[u8]) -> Option<c_int> {
+    let mut fd: c_int = 0;
+    let mut digits = 0;
+    for &byte in name.iter().take_while(|&&b| b != 0) {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        fd = fd.checked_mul(10)?.checked_add(c_int::from(byte - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some(fd)
+}
+
+/// PR_SET_PDEATHSIG, then a check that the parent is still the caller: had it died before
+/// the prctl, the signal would never come.
+fn set_parent_death_signal(plan: &Plan) -> Step {
+    let signal = plan.spec.parent_death_signal;
+    if signal == 0 {
+        return Ok(());
+    }
+    // SAFETY: prctl with integer arguments.
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, signal) }.on(0)?;
+    if let Some(parent) = plan.parent_pid {
+        // SAFETY: getppid and getpid take no arguments; kill on our own pid.
+        unsafe {
+            if sys!(libc::SYS_getppid) != Ok(parent as usize) {
+                let me = sys!(libc::SYS_getpid).unwrap_or(0);
+                let _ = sys!(libc::SYS_kill, me, signal);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// execve with execvpe's rules, or execveat on the exec fd. Returns only on failure.
+fn exec(plan: &Plan) -> Step {
+    let argv = plan.argv.as_ptr();
+    let envp = plan.envp.as_ptr();
+    match &plan.exec {
+        Exec::Fd(fd) => {
+            // SAFETY: NUL-terminated arrays of NUL-terminated strings, alive in the plan.
+            let result = unsafe { sys!(libc::SYS_execveat, *fd, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH) };
+            result.map(|_| ()).on(0)
+        }
+        Exec::Paths(candidates) => {
+            let mut denied = None;
+            let mut last = Failure { errno: libc::ENOENT, item: 0 };
+            for (item, path) in candidates.iter().enumerate() {
+                // SAFETY: as above, and `path` is NUL-terminated.
+                let errno = match unsafe { sys!(libc::SYS_execve, path.as_ptr(), argv, envp) } {
+                    Ok(_) => return Ok(()),
+                    Err(errno) => errno,
+                };
+                let item = item as u32;
+                match errno {
+                    // Not here: try the next directory, as execvpe does.
+                    libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {
+                        last = Failure { errno, item }
+                    }
+                    // Remembered: reported if nothing later can be run.
+                    libc::EACCES => {
+                        if denied.is_none() {
+                            denied = Some(Failure { errno, item })
+                        }
+                    }
+                    _ => return Err(Failure { errno, item }),
+                }
+            }
+            Err(denied.unwrap_or(last))
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! Creating the child: its stack, clone3 with a fallback to clone, and what the kernel lacks.
+//!
+//! The child runs `entry(arg)` on a stack of its own inside a `SpawnArea`, and shares the
+//! caller's memory (CLONE_VM) so that the cost of a spawn does not depend on the caller's size.
+
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect, munmap};
+
+use super::report::Report;
+
+/// Bytes of stack for the child. Its frames are small (no formatting, no allocation, one 1 KiB
+/// directory buffer), but glibc's posix_spawn keeps at least 32 KiB and unoptimised builds use
+/// far bigger frames than release ones; an overflow hits the guard page, never the report.
+const STACK_SIZE: usize = 128 * 1024;
+const PAGE: usize = 4096;
+
+/// One mapping: [report page][guard page][stack ..... top]. MAP_SHARED so that the report and
+/// the futex words in it stay shared with a child that does not share the caller's memory.
+/// Each thread keeps one and reuses it: a spawn is over (the child exec'd or died) before the
+/// area is used again, so one per thread is enough and mmap is not paid per spawn.
+pub struct SpawnArea {
+    base: NonNull<c_void>,
+}
+
+const AREA_SIZE: usize = PAGE + PAGE + STACK_SIZE;
+
+thread_local! {
+    static CACHED_AREA: std::cell::Cell<Option<SpawnArea>> = const { std::cell::Cell::new(None) };
+}
+
+impl SpawnArea {
+    /// This thread's area, or a new one.
+    pub fn take() -> Result<SpawnArea, Errno> {
+        match CACHED_AREA.with(|cell| cell.take()) {
+            Some(area) => Ok(area),
+            None => SpawnArea::new(),
+        }
+    }
+
+    /// Gives the area back for this thread's next spawn.
+    pub fn put_back(self) {
+        CACHED_AREA.with(|cell| cell.set(Some(self)));
+    }
+
+    fn new() -> Result<SpawnArea, Errno> {
+        let size = std::num::NonZeroUsize::new(AREA_SIZE).expect("constant is non-zero");
+        // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+        let base = unsafe {
+            mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED | MapFlags::MAP_STACK,
+            )?
+        };
+        let area = SpawnArea { base };
+        // SAFETY: the guard page lies inside the mapping just made.
+        unsafe { mprotect(area.at(PAGE), PAGE, ProtFlags::PROT_NONE)? };
+        Ok(area)
+    }
+
+    fn at(&self, offset: usize) -> NonNull<c_void> {
+        // SAFETY: callers stay inside the mapping of AREA_SIZE bytes.
+        unsafe { self.base.byte_add(offset) }
+    }
+
+    pub fn report(&self) -> &Report {
+        // SAFETY: the first page is zero-filled at mmap and only ever holds a Report, whose
+        // fields are atomics; it is page-aligned, so aligned for Report.
+        unsafe { self.base.cast::<Report>().as_ref() }
+    }
+
+    /// The top of the stack, 16-byte aligned as both ABIs require at a call.
+    fn stack_top(&self) -> *mut c_void {
+        self.at(AREA_SIZE).as_ptr()
+    }
+}
+
+impl Drop for SpawnArea {
+    fn drop(&mut self) {
+        // SAFETY: the mapping is ours and no child uses it any more (see `put_back`).
+        let _ = unsafe { munmap(self.base, AREA_SIZE) };
+    }
+}
+
+/// The child's first function. It never returns (it execs or exits); the `int` result is only
+/// there because the C library's clone wants that type.
+pub type ChildEntry = extern "C" fn(*mut c_void) -> libc::c_int;
+
+/// What to ask the kernel for.
+pub struct CloneRequest {
+    /// CLONE_* flags, without CLONE_PIDFD and without CLONE_INTO_CGROUP (added here).
+    pub flags: u64,
+    /// A cgroup2 directory fd to start the child in (CLONE_INTO_CGROUP), when clone3 has it.
+    pub cgroup: Option<i32>,
+    /// Written by the kernel with the child's tid at start and cleared, with a futex wake,
+    /// when the child execs or exits (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID), if set.
+    pub child_tid: Option<NonNull<u32>>,
+}
+
+/// A started child.
+pub struct Cloned {
+    pub pid: i32,
+    pub pidfd: std::os::fd::OwnedFd,
+    /// False when the kernel could not put the child in the cgroup at clone time (no clone3):
+    /// the child must move itself before exec.
+    pub placed_in_cgroup: bool,
+}
+
+/// Set once clone3 has been found missing (ENOSYS, kernel < 5.3) or refused (EPERM from a
+/// seccomp profile such as older Docker defaults): later spawns go straight to clone.
+static CLONE3_UNUSABLE: AtomicBool = AtomicBool::new(false);
+
+/// Starts `entry(arg)` in a child on `area`'s stack.
+///
+/// # Safety
+/// `entry` runs on the new stack in a process that shares the caller's memory (with
+/// CLONE_VM): it must only use raw system calls and memory that `arg` keeps alive until the
+/// child has exec'd or exited, and it must never return.
+pub unsafe fn clone_child(
+    request: &CloneRequest,
+    area: &SpawnArea,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Cloned, Errno> {
+    #[cfg(target_arch = "x86_64")]
+    if !CLONE3_UNUSABLE.load(Ordering::Relaxed) {
+        // SAFETY: forwarded from the caller.
+        match unsafe { clone3(request, area, entry, arg) } {
+            Err(Errno::ENOSYS | Errno::EPERM) => CLONE3_UNUSABLE.store(true, Ordering::Relaxed),
+            // EINVAL: a flag this kernel's clone3 does not know (CLONE_CLEAR_SIGHAND before
+            // 5.5, CLONE_INTO_CGROUP before 5.7). clone can still start the child.
+            Err(Errno::EINVAL) => {}
+            other => return other,
+        }
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { clone_legacy(request, area, entry, arg) }
+}
+
+/// clone3-only flags (libc declares them as a too-narrow int).
+#[cfg(target_arch = "x86_64")]
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+#[cfg(target_arch = "x86_64")]
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[cfg(target_arch = "x86_64")]
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// clone3 with a stack of our own. The C library has no public clone3 wrapper, and a plain
+/// syscall cannot return into Rust on a new stack, so the child branch is written here in
+/// assembly: it calls `entry(arg)` on the new stack and never comes back.
+#[cfg(target_arch = "x86_64")]
+unsafe fn clone3(
+    request: &CloneRequest,
+    area: &SpawnArea,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Cloned, Errno> {
+    use std::os::fd::FromRawFd;
+
+    let mut pidfd: i32 = -1;
+    let mut flags = request.flags | libc::CLONE_PIDFD as u64 | CLONE_CLEAR_SIGHAND;
+    if request.child_tid.is_some() {
+        flags |= (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
+    }
+    let mut args = CloneArgs {
+        flags,
+        pidfd: &raw mut pidfd as u64,
+        child_tid: request.child_tid.map_or(0, |p| p.as_ptr() as u64),
+        exit_signal: libc::SIGCHLD as u64,
+        stack: area.at(2 * PAGE).as_ptr() as u64,
+        stack_size: STACK_SIZE as u64,
+        ..CloneArgs::default()
+    };
+    if let Some(cgroup) = request.cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cgroup as u64;
+    }
+    let ret: isize;
+    // SAFETY: in the parent this is a plain system call that reads `args` and writes `pidfd`.
+    // In the child (rax == 0) the kernel has already switched to the new stack, whose top is
+    // 16-byte aligned, so `call` enters `entry` with the alignment the ABI requires; r12/r13
+    // hold the same values in both processes because the child starts as a copy of the
+    // parent's registers. `entry` never returns, and ud2 stops the child if it ever did.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r12",
+            "call r13",
+            "ud2",
+            "2:",
+            inlateout("rax") libc::SYS_clone3 as isize => ret,
+            in("rdi") &raw mut args,
+            in("rsi") size_of::<CloneArgs>(),
+            in("r12") arg,
+            in("r13") entry,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    if ret < 0 {
+        return Err(Errno::from_raw(-ret as i32));
+    }
+    Ok(Cloned {
+        pid: ret as i32,
+        // SAFETY: CLONE_PIDFD stored a new close-on-exec pidfd that nothing else owns.
+        pidfd: unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) },
+        placed_in_cgroup: request.cgroup.is_some(),
+    })
+}
+
+/// clone through the C library's wrapper, which does the stack switch in assembly for every
+/// architecture. CLONE_PIDFD (Linux 5.2) puts the pidfd where clone's parent_tid would go.
+unsafe fn clone_legacy(
+    request: &CloneRequest,
+    area: &SpawnArea,
+    entry: ChildEntry,
+    arg: *mut c_void,
+) -> Result<Cloned, Errno> {
+    use std::os::fd::FromRawFd;
+
+    let mut pidfd: i32 = -1;
+    let mut flags = request.flags as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;
+    let child_tid = request.child_tid.map_or(std::ptr::null_mut(), |p| p.as_ptr());
+    if !child_tid.is_null() {
+        flags |= libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID;
+    }
+    // SAFETY: the caller vouches for `entry` and `arg`; the C library's clone switches to the
+    // area's stack and calls `entry(arg)` in the child.
+    let pid = unsafe {
+        libc::clone(
+            entry,
+            area.stack_top(),
+            flags,
+            arg,
+            &raw mut pidfd,
+            std::ptr::null_mut::<c_void>(),
+            child_tid,
+        )
+    };
+    if pid < 0 {
+        return Err(Errno::last());
+    }
+    Ok(Cloned {
+        pid,
+        // SAFETY: CLONE_PIDFD stored a new close-on-exec pidfd that nothing else owns.
+        pidfd: unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) },
+        placed_in_cgroup: false,
+    })
+}

@@ -1,0 +1,70 @@
+//! What the child tells the parent, through memory both can see (the first page of the
+//! `SpawnArea`, shared even with a child that does not share the caller's memory).
+//!
+//! The child records each stage as it enters it and, if one fails, the errno and which item
+//! of the stage failed (fd slot, rlimit, PATH candidate, ...), then exits. The parent reads
+//! the report once the child has exec'd or exited, which the kernel orders after the child's
+//! writes (the vfork completion, or the futex wake of CLONE_CHILD_CLEARTID).
+
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+
+use crate::error::Stage;
+
+#[repr(C)]
+pub struct Report {
+    stage: AtomicU32,
+    errno: AtomicI32,
+    item: AtomicU32,
+    /// Set by a child that found close_range missing, so later spawns skip trying it.
+    pub close_range_missing: AtomicU32,
+}
+
+/// How a child ended its time between clone and exec.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// execve succeeded.
+    Exec,
+    /// A step failed: the stage, the errno and which item of the stage.
+    Failed { stage: Stage, errno: i32, item: u32 },
+    /// The child died without reporting, while in this stage (killed by a signal).
+    Died { stage: Stage },
+}
+
+impl Report {
+    /// Readies the report for a new child.
+    pub fn reset(&self) {
+        self.stage.store(Stage::None as u32, Ordering::Relaxed);
+        self.errno.store(0, Ordering::Relaxed);
+        self.item.store(0, Ordering::Relaxed);
+    }
+
+    /// Child: entering `stage`.
+    #[inline(always)]
+    pub fn enter(&self, stage: Stage) {
+        self.stage.store(stage as u32, Ordering::Relaxed);
+    }
+
+    /// Child: the current stage failed on `item` with `errno`.
+    #[inline(always)]
+    pub fn fail(&self, errno: i32, item: u32) {
+        self.item.store(item, Ordering::Relaxed);
+        self.errno.store(errno, Ordering::Release);
+    }
+
+    /// Parent, once the child has exec'd or exited.
+    pub fn outcome(&self) -> Outcome {
+        let errno = self.errno.load(Ordering::Acquire);
+        let stage = Stage::from_u32(self.stage.load(Ordering::Relaxed)).unwrap_or(Stage::None);
+        if errno != 0 {
+            Outcome::Failed {
+                stage,
+                errno,
+                item: self.item.load(Ordering::Relaxed),
+            }
+        } else if stage == Stage::Exec {
+            Outcome::Exec
+        } else {
+            Outcome::Died { stage }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The process table: every process the library started, with its pidfd and container id,
+//! until it is waited for or released.
+//!
+//! The lock guards only the map; it is never held while a spawn, a wait or a signal is under
+//! way. Entries are reference-counted so that a wait can keep using a pidfd while another
+//! thread releases the process.
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+
+use crate::error::{Error, Result, Stage};
+
+struct Entry {
+    pidfd: OwnedFd,
+    container: Option<Arc<str>>,
+}
+
+static TABLE: Lazy<Mutex<HashMap<i32, Arc<Entry>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// Registers a process that has just exec'd.
+pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>) {
+    let entry = Arc::new(Entry {
+        pidfd,
+        container: container.map(Arc::from),
+    });
+    // An older entry under the same pid can only be a process someone else reaped behind our
+    // back (the kernel reuses a pid only after its zombie is gone): the new one replaces it.
+    TABLE.lock().insert(pid, entry);
+}
+
+fn lookup(pid: i32) -> Option<Arc<Entry>> {
+    TABLE.lock().get(&pid).cloned()
+}
+
+/// Forgets `entry` if the table still holds this very entry under `pid`.
+fn forget(pid: i32, entry: &Arc<Entry>) {
+    let mut table = TABLE.lock();
+    if table.get(&pid).is_some_and(|current| Arc::ptr_eq(current, entry)) {
+        table.remove(&pid);
+    }
+}
+
+/// Waits for `pid` to end (`None`: forever), reaps it, forgets it, and returns its raw wait
+/// status. `ECHILD` when the library does not know `pid` (never started, already waited for,
+/// or released); `ETIMEDOUT` when the timeout passed first.
+pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
+    let wait_error = |errno, what: &str| Error::new(Stage::Wait, errno, format!("pid {pid}{what}"));
+    let entry = lookup(pid).ok_or_else(|| wait_error(Errno::ECHILD, ": not a live process started by sprout"))?;
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        match try_reap(&entry.pidfd) {
+            Ok(Some(status)) => {
+                forget(pid, &entry);
+                return Ok(status);
+            }
+            Ok(None) => {}
+            Err(Errno::ECHILD) => {
+                // Reaped by someone else (a concurrent wait, or the caller's own waitpid).
+                forget(pid, &entry);
+                return Err(wait_error(Errno::ECHILD, ": already reaped"));
+            }
+            Err(errno) => return Err(wait_error(errno, "")),
+        }
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(wait_error(Errno::ETIMEDOUT, ": still running"));
+                }
+                left.as_millis().clamp(1, i32::MAX as u128) as i32
+            }
+        };
+        let mut poll = libc::pollfd {
+            fd: entry.pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd on this stack; a pidfd becomes readable when its process exits.
+        if unsafe { libc::poll(&mut poll, 1, timeout_ms) } < 0 && Errno::last() != Errno::EINTR {
+            return Err(wait_error(Errno::last(), ""));
+        }
+    }
+}
+
+/// Reaps the process if it has ended.
+fn try_reap(pidfd: &OwnedFd) -> std::result::Result<Option<i32>, Errno> {
+    // SAFETY: a zeroed siginfo for waitid to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on a pidfd we own, with WNOHANG.
+    let ret = unsafe {
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG,
+        )
+    };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: waitid filled `info`; si_pid is 0 when the process has not ended yet.
+    if unsafe { info.si_pid() } == 0 {
+        return Ok(None);
+    }
+    Ok(Some(raw_wait_status(&info)))
+}
+
+/// The status word waitpid would have returned, so that WIFEXITED & co work on it.
+pub fn raw_wait_status(info: &libc::siginfo_t) -> i32 {
+    // SAFETY: called on a siginfo filled by waitid for an ended child.
+    let status = unsafe { info.si_status() };
+    match info.si_code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+        _ => status & 0x7f,
+    }
+}
+
+/// Sends `signal` through the pidfd, so a reaped and reused pid is never hit. `ESRCH` when the
+/// library does not know `pid`.
+pub fn signal(pid: i32, signal: i32) -> std::result::Result<(), Errno> {
+    let entry = lookup(pid).ok_or(Errno::ESRCH)?;
+    send(&entry, signal)
+}
+
+fn send(entry: &Entry, signal: i32) -> std::result::Result<(), Errno> {
+    // SAFETY: pidfd_send_signal with a pidfd we own and no siginfo.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            entry.pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// A new close-on-exec pidfd for `pid`, owned by the caller.
+pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
+    let entry = lookup(pid).ok_or(Errno::ESRCH)?;
+    entry.pidfd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
+}
+
+/// Forgets `pid` without reaping it. `ESRCH` when the library does not know it.
+pub fn release(pid: i32) -> std::result::Result<(), Errno> {
+    TABLE.lock().remove(&pid).map(drop).ok_or(Errno::ESRCH)
+}
+
+/// The pids of `container` (`None`: every process), in ascending order.
+pub fn list(container: Option<&str>) -> Vec<i32> {
+    let mut pids: Vec<i32> = TABLE
+        .lock()
+        .iter()
+        .filter(|(_, entry)| container.is_none() || entry.container.as_deref() == container)
+        .map(|(&pid, _)| pid)
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Signals every live process of `container`; returns how many were signalled.
+pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usize, Errno> {
+    let entries: Vec<Arc<Entry>> = TABLE
+        .lock()
+        .values()
+        .filter(|entry| entry.container.as_deref() == Some(container))
+        .cloned()
+        .collect();
+    let mut signalled = 0;
+    for entry in entries {
+        match send(&entry, signal) {
+            Ok(()) => signalled += 1,
+            Err(Errno::ESRCH) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(signalled)
+}
