@@ -228,8 +228,8 @@ int32_t sprout_exec(const struct sprout_exec_args *args,
 
 // Waits for a process started by sprout, reaps it, stores its raw wait status (WIFEXITED &
 // co work on it; `wait_status` may be NULL) and forgets it. `timeout_ms`: -1 forever, 0 poll,
-// > 0 at most that long. `-ECHILD` for a pid the library does not track (never started by it,
-// already waited for, or released), `-ETIMEDOUT` when the time ran out.
+// a positive value at most that long. `-ECHILD` for a pid the library does not track (never
+// started by it, already waited for, or released), `-ETIMEDOUT` when the time ran out.
 int32_t sprout_wait(int32_t pid,
                     int32_t timeout_ms,
                     int32_t *wait_status,

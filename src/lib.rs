@@ -9,8 +9,8 @@
 
 pub mod error;
 mod ffi;
-pub mod spec;
 mod spawn;
+pub mod spec;
 mod table;
 
 use std::os::fd::OwnedFd;

@@ -143,7 +143,10 @@ impl Spec {
     /// fd named in the spec is open in the caller.
     pub fn validate(&self) -> Result<()> {
         if self.argv.is_empty() {
-            return Err(Error::args(Errno::EINVAL, "argv is empty: argv[0] is required"));
+            return Err(Error::args(
+                Errno::EINVAL,
+                "argv is empty: argv[0] is required",
+            ));
         }
         if let Program::Path(path) = &self.program {
             if path.is_empty() {
@@ -152,11 +155,17 @@ impl Spec {
         }
         if let Program::Argv0 = self.program {
             if self.argv[0].is_empty() {
-                return Err(Error::args(Errno::EINVAL, "argv[0] is empty and names no program"));
+                return Err(Error::args(
+                    Errno::EINVAL,
+                    "argv[0] is empty and names no program",
+                ));
             }
         }
         if self.umask & !0o777 != 0 {
-            return Err(Error::args(Errno::EINVAL, format!("umask {:o}", self.umask)));
+            return Err(Error::args(
+                Errno::EINVAL,
+                format!("umask {:o}", self.umask),
+            ));
         }
         if !(0..=64).contains(&self.parent_death_signal) {
             return Err(Error::args(
@@ -207,11 +216,9 @@ impl Spec {
     }
 
     fn stdio_is_terminal(&self) -> bool {
-        self.fds
-            .iter()
-            .take(3)
-            .flatten()
-            .any(|&fd| nix::unistd::isatty(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).unwrap_or(false))
+        self.fds.iter().take(3).flatten().any(|&fd| {
+            nix::unistd::isatty(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).unwrap_or(false)
+        })
     }
 }
 
@@ -226,5 +233,6 @@ fn check_open(fd: RawFd, subject: impl FnOnce() -> String) -> Result<()> {
 
 /// A C string from Rust text, `EINVAL` naming `what` when it holds a NUL byte.
 pub fn cstring(text: &str, what: &str) -> Result<CString> {
-    CString::new(text).map_err(|_| Error::args(Errno::EINVAL, format!("{what}: {text:?} holds a NUL byte")))
+    CString::new(text)
+        .map_err(|_| Error::args(Errno::EINVAL, format!("{what}: {text:?} holds a NUL byte")))
 }

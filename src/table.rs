@@ -41,7 +41,10 @@ fn lookup(pid: i32) -> Option<Arc<Entry>> {
 /// Forgets `entry` if the table still holds this very entry under `pid`.
 fn forget(pid: i32, entry: &Arc<Entry>) {
     let mut table = TABLE.lock();
-    if table.get(&pid).is_some_and(|current| Arc::ptr_eq(current, entry)) {
+    if table
+        .get(&pid)
+        .is_some_and(|current| Arc::ptr_eq(current, entry))
+    {
         table.remove(&pid);
     }
 }
@@ -51,7 +54,8 @@ fn forget(pid: i32, entry: &Arc<Entry>) {
 /// or released); `ETIMEDOUT` when the timeout passed first.
 pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
     let wait_error = |errno, what: &str| Error::new(Stage::Wait, errno, format!("pid {pid}{what}"));
-    let entry = lookup(pid).ok_or_else(|| wait_error(Errno::ECHILD, ": not a live process started by sprout"))?;
+    let entry = lookup(pid)
+        .ok_or_else(|| wait_error(Errno::ECHILD, ": not a live process started by sprout"))?;
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         match try_reap(&entry.pidfd) {
@@ -147,7 +151,10 @@ fn send(entry: &Entry, signal: i32) -> std::result::Result<(), Errno> {
 /// A new close-on-exec pidfd for `pid`, owned by the caller.
 pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
     let entry = lookup(pid).ok_or(Errno::ESRCH)?;
-    entry.pidfd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
+    entry
+        .pidfd
+        .try_clone()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
 }
 
 /// Forgets `pid` without reaping it. `ESRCH` when the library does not know it.

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sprout", version, about = "Start a process with exactly the properties asked for")]
+#[command(
+    name = "sprout",
+    version,
+    about = "Start a process with exactly the properties asked for"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,7 +59,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(env: Vec<String>, inherit_env: bool, cwd: String, container: Option<String>, argv: Vec<String>) -> sprout::Result<u8> {
+fn run(
+    env: Vec<String>,
+    inherit_env: bool,
+    cwd: String,
+    container: Option<String>,
+    argv: Vec<String>,
+) -> sprout::Result<u8> {
     let mut spec = sprout::Spec::from_strs(&argv)?;
     if inherit_env {
         spec.env = std::env::vars()

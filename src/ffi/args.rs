@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
 
 /// The flags this library knows.
-pub(crate) const KNOWN_FLAGS: u32 = SPROUT_EXEC_NO_NEW_PRIVS | SPROUT_EXEC_INHERIT_ENV | SPROUT_EXEC_NO_TTY;
+pub(crate) const KNOWN_FLAGS: u32 =
+    SPROUT_EXEC_NO_NEW_PRIVS | SPROUT_EXEC_INHERIT_ENV | SPROUT_EXEC_NO_TTY;
 
 /// The largest `size` accepted, as for clone3: a page.
 const MAX_ARGS_SIZE: usize = 4096;
@@ -30,10 +31,14 @@ fn bad(errno: Errno, subject: impl Into<String>) -> Error {
 pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usize) -> Result<Spec> {
     let args = read_sized(args)?;
     if args.flags & !KNOWN_FLAGS != 0 {
-        return Err(bad(Errno::EINVAL, format!("flags: unknown bits {:#x}", args.flags & !KNOWN_FLAGS)));
+        return Err(bad(
+            Errno::EINVAL,
+            format!("flags: unknown bits {:#x}", args.flags & !KNOWN_FLAGS),
+        ));
     }
     // SAFETY (for every call below): forwarded from the caller.
-    let argv = unsafe { strings(args.argv, "argv") }?.ok_or_else(|| bad(Errno::EINVAL, "argv is NULL"))?;
+    let argv =
+        unsafe { strings(args.argv, "argv") }?.ok_or_else(|| bad(Errno::EINVAL, "argv is NULL"))?;
     let mut spec = Spec::new(argv);
 
     spec.program = match (unsafe { string(args.filename) }?, args.exec_fd) {
@@ -41,7 +46,10 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
         (_, -1) => Program::Argv0,
         (None, fd) if fd >= 0 => Program::Fd(fd),
         (Some(_), fd) if fd >= 0 => {
-            return Err(bad(Errno::EINVAL, format!("exec_fd {fd} is set, so filename must be NULL")));
+            return Err(bad(
+                Errno::EINVAL,
+                format!("exec_fd {fd} is set, so filename must be NULL"),
+            ));
         }
         (_, fd) => return Err(bad(Errno::EBADF, format!("exec_fd {fd}"))),
     };
@@ -89,8 +97,14 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
         .iter()
         .enumerate()
         .map(|(i, ns)| match ns.fd {
-            -1 => Ok(Namespace { kind: ns.r#type, fd: None }),
-            fd if fd >= 0 => Ok(Namespace { kind: ns.r#type, fd: Some(fd) }),
+            -1 => Ok(Namespace {
+                kind: ns.r#type,
+                fd: None,
+            }),
+            fd if fd >= 0 => Ok(Namespace {
+                kind: ns.r#type,
+                fd: Some(fd),
+            }),
             fd => Err(bad(Errno::EBADF, format!("namespaces[{i}].fd = {fd}"))),
         })
         .collect::<Result<_>>()?;
@@ -101,9 +115,12 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
         fd if fd >= 0 => Some(fd),
         fd => return Err(bad(Errno::EBADF, format!("cgroup_fd {fd}"))),
     };
-    spec.seccomp_filter = slice(args.seccomp_filter.cast::<libc::sock_filter>(), args.seccomp_filter_len)
-        .map_err(|e| bad(e, "seccomp_filter"))?
-        .to_vec();
+    spec.seccomp_filter = slice(
+        args.seccomp_filter.cast::<libc::sock_filter>(),
+        args.seccomp_filter_len,
+    )
+    .map_err(|e| bad(e, "seccomp_filter"))?
+    .to_vec();
     spec.parent_death_signal = args.parent_death_signal;
     spec.container_id = match unsafe { string(args.container_id) }? {
         None => None,
@@ -142,19 +159,28 @@ fn read_sized<'a>(args: *const sprout_exec_args) -> Result<&'a sprout_exec_args>
     if size < known {
         return Err(bad(
             Errno::EINVAL,
-            format!("args.size {size} is smaller than sprout_exec_args v1 ({known} bytes): use sprout_exec_args_init"),
+            format!(
+                "args.size {size} is smaller than sprout_exec_args v1 ({known} bytes): use sprout_exec_args_init"
+            ),
         ));
     }
     if size > known {
         if size > MAX_ARGS_SIZE {
-            return Err(bad(Errno::E2BIG, format!("args.size {size} is larger than {MAX_ARGS_SIZE}")));
+            return Err(bad(
+                Errno::E2BIG,
+                format!("args.size {size} is larger than {MAX_ARGS_SIZE}"),
+            ));
         }
         // SAFETY: the caller declares `size` readable bytes at `args`.
-        let tail = unsafe { std::slice::from_raw_parts(args.cast::<u8>().add(known), size - known) };
+        let tail =
+            unsafe { std::slice::from_raw_parts(args.cast::<u8>().add(known), size - known) };
         if let Some(offset) = tail.iter().position(|&b| b != 0) {
             return Err(bad(
                 Errno::E2BIG,
-                format!("args.size {size}: byte {} is set but unknown to this library", known + offset),
+                format!(
+                    "args.size {size}: byte {} is set but unknown to this library",
+                    known + offset
+                ),
             ));
         }
     }

@@ -37,7 +37,11 @@ fn with_error(err: *mut sprout_error, body: impl FnOnce() -> Result<i32, Error>)
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        Err(Error::new(Stage::None, PANIC_ERRNO, format!("internal error in sprout: {what}")))
+        Err(Error::new(
+            Stage::None,
+            PANIC_ERRNO,
+            format!("internal error in sprout: {what}"),
+        ))
     });
     match result {
         Ok(value) => value,
@@ -103,7 +107,12 @@ fn slice<'a, T>(ptr: *const T, len: usize) -> Result<&'a [T], Errno> {
     if len == 0 {
         return Ok(&[]);
     }
-    if ptr.is_null() || !ptr.is_aligned() || len.checked_mul(size_of::<T>()).is_none_or(|n| n > isize::MAX as usize) {
+    if ptr.is_null()
+        || !ptr.is_aligned()
+        || len
+            .checked_mul(size_of::<T>())
+            .is_none_or(|n| n > isize::MAX as usize)
+    {
         return Err(Errno::EINVAL);
     }
     // SAFETY: checked above; the C caller vouches for `len` readable items.

@@ -87,7 +87,8 @@ pub unsafe extern "C" fn sprout_exec(
     err: *mut sprout_error,
 ) -> i32 {
     with_error(err, || {
-        let wait_status = writable(wait_status).map_err(|e| Error::args(e, "wait_status is misaligned"))?;
+        let wait_status =
+            writable(wait_status).map_err(|e| Error::args(e, "wait_status is misaligned"))?;
         // SAFETY: the caller vouches for its pointers (see the header).
         let spec = unsafe { super::args::read(args, fds, fds_len) }?;
         let status = crate::run(&spec)?;
@@ -100,16 +101,28 @@ pub unsafe extern "C" fn sprout_exec(
 
 /// Waits for a process started by sprout, reaps it, stores its raw wait status (WIFEXITED &
 /// co work on it; `wait_status` may be NULL) and forgets it. `timeout_ms`: -1 forever, 0 poll,
-/// > 0 at most that long. `-ECHILD` for a pid the library does not track (never started by it,
-/// already waited for, or released), `-ETIMEDOUT` when the time ran out.
+/// a positive value at most that long. `-ECHILD` for a pid the library does not track (never
+/// started by it, already waited for, or released), `-ETIMEDOUT` when the time ran out.
 #[unsafe(no_mangle)]
-pub extern "C" fn sprout_wait(pid: i32, timeout_ms: i32, wait_status: *mut i32, err: *mut sprout_error) -> i32 {
+pub extern "C" fn sprout_wait(
+    pid: i32,
+    timeout_ms: i32,
+    wait_status: *mut i32,
+    err: *mut sprout_error,
+) -> i32 {
     with_error(err, || {
-        let wait_status = writable(wait_status).map_err(|e| Error::new(Stage::Wait, e, "wait_status is misaligned"))?;
+        let wait_status = writable(wait_status)
+            .map_err(|e| Error::new(Stage::Wait, e, "wait_status is misaligned"))?;
         let timeout = match timeout_ms {
             -1 => None,
             ms if ms >= 0 => Some(Duration::from_millis(ms as u64)),
-            ms => return Err(Error::new(Stage::Wait, Errno::EINVAL, format!("timeout_ms {ms}"))),
+            ms => {
+                return Err(Error::new(
+                    Stage::Wait,
+                    Errno::EINVAL,
+                    format!("timeout_ms {ms}"),
+                ));
+            }
         };
         let status = crate::wait(pid, timeout)?;
         if let Some(out) = wait_status {

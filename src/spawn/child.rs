@@ -74,6 +74,10 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     loop {}
 }
 
+/// The steps, in the order that makes each possible: joins before anything that depends on
+/// the namespace, privileged steps before the credentials drop privilege, the parent-death
+/// signal after the credentials change (which clears it), the program's signal mask last.
+/// Steps of other issues slot in where the bracketed comments say.
 fn run(ctx: &Context) -> Step {
     let plan = ctx.plan;
     let report = ctx.report;
@@ -81,15 +85,24 @@ fn run(ctx: &Context) -> Step {
     report.enter(Stage::Spawn);
     reset_signal_handlers();
 
+    // [namespaces: wait for the id maps; join namespaces, the user namespace first]
+    // [cgroup: move into the cgroup where clone3 could not]
+
     report.enter(Stage::Fds);
     lay_out_fds(ctx)?;
+
+    // [tty: session, controlling terminal, foreground group]
+    // [rlimits]
 
     report.enter(Stage::Chdir);
     // SAFETY: a NUL-terminated path the plan keeps alive.
     unsafe { sys!(libc::SYS_chdir, plan.spec.working_directory.as_ptr()) }.on(0)?;
-
     // SAFETY: umask takes a plain integer and cannot fail.
     let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
+
+    // [seccomp without no_new_privs: while CAP_SYS_ADMIN is still held]
+    // [credentials and capabilities]
+    // [no_new_privs]
 
     report.enter(Stage::Spawn);
     set_parent_death_signal(plan)?;
@@ -97,7 +110,18 @@ fn run(ctx: &Context) -> Step {
     // Every handler is SIG_DFL now; the program starts with an empty mask.
     let empty: u64 = 0;
     // SAFETY: a sigset of the kernel's size (8 bytes) that lives on this stack.
-    unsafe { sys!(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const empty, 0, 8) }.on(0)?;
+    unsafe {
+        sys!(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &raw const empty,
+            0,
+            8
+        )
+    }
+    .on(0)?;
+
+    // [seccomp with no_new_privs: last, so that it filters the program only]
 
     report.enter(Stage::Exec);
     exec(plan)
@@ -129,9 +153,7 @@ fn reset_signal_handlers() {
         // SAFETY: a valid kernel sigaction on this stack, no old action wanted, the kernel's
         // sigset size. This process has its own copy of the handler table (no CLONE_SIGHAND),
         // so the caller's handlers are untouched.
-        let _ = unsafe {
-            sys!(libc::SYS_rt_sigaction, signal, &raw const default, 0, 8)
-        };
+        let _ = unsafe { sys!(libc::SYS_rt_sigaction, signal, &raw const default, 0, 8) };
     }
 }
 
@@ -158,7 +180,8 @@ fn lay_out_fds(ctx: &Context) -> Step {
         let cloexec = slot >= keep_cloexec_from;
         // SAFETY (all three): system calls on plain integers, on this process's own fd table.
         let result = if source < 0 {
-            unsafe { sys!(libc::SYS_close, fd) }.or_else(|e| if e == libc::EBADF { Ok(0) } else { Err(e) })
+            unsafe { sys!(libc::SYS_close, fd) }
+                .or_else(|e| if e == libc::EBADF { Ok(0) } else { Err(e) })
         } else if source == fd {
             let flags = if cloexec { libc::FD_CLOEXEC } else { 0 };
             unsafe { sys!(libc::SYS_fcntl, fd, libc::F_SETFD, flags) }
@@ -179,9 +202,17 @@ fn close_from(first: u32, ctx: &Context) -> Step {
         // SAFETY: close_range on plain integers.
         match unsafe { sys!(libc::SYS_close_range, first, u32::MAX, 0) } {
             Ok(_) => return Ok(()),
-            Err(libc::ENOSYS) => ctx.report.close_range_missing.store(1, std::sync::atomic::Ordering::Relaxed),
+            Err(libc::ENOSYS) => ctx
+                .report
+                .close_range_missing
+                .store(1, std::sync::atomic::Ordering::Relaxed),
             Err(libc::EPERM) => {}
-            Err(errno) => return Err(Failure { errno, item: ITEM_CLOSE_REST }),
+            Err(errno) => {
+                return Err(Failure {
+                    errno,
+                    item: ITEM_CLOSE_REST,
+                });
+            }
         }
     }
     close_listed_fds(first).on(ITEM_CLOSE_REST)
@@ -190,7 +221,12 @@ fn close_from(first: u32, ctx: &Context) -> Step {
 fn close_listed_fds(first: u32) -> Result<(), i32> {
     // SAFETY: a NUL-terminated literal path.
     let dir = unsafe {
-        sys!(libc::SYS_openat, libc::AT_FDCWD, c"/proc/self/fd".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        sys!(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            c"/proc/self/fd".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC
+        )
     }? as c_int;
     let mut buffer = [0u8; 1024];
     loop {
@@ -202,7 +238,11 @@ fn close_listed_fds(first: u32) -> Result<(), i32> {
         let mut closed_any = false;
         let mut entries = buffer.get(..len).unwrap_or(&[]);
         // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, char name[].
-        while let Some(reclen) = entries.get(16..18).and_then(|b| b.try_into().ok()).map(|b| u16::from_ne_bytes(b) as usize) {
+        while let Some(reclen) = entries
+            .get(16..18)
+            .and_then(|b| b.try_into().ok())
+            .map(|b| u16::from_ne_bytes(b) as usize)
+        {
             let name = entries.get(19..reclen).unwrap_or(&[]);
             if let Some(fd) = parse_fd(name) {
                 if fd >= first as c_int && fd != dir {
@@ -266,12 +306,24 @@ fn exec(plan: &Plan) -> Step {
     match &plan.exec {
         Exec::Fd(fd) => {
             // SAFETY: NUL-terminated arrays of NUL-terminated strings, alive in the plan.
-            let result = unsafe { sys!(libc::SYS_execveat, *fd, c"".as_ptr(), argv, envp, libc::AT_EMPTY_PATH) };
+            let result = unsafe {
+                sys!(
+                    libc::SYS_execveat,
+                    *fd,
+                    c"".as_ptr(),
+                    argv,
+                    envp,
+                    libc::AT_EMPTY_PATH
+                )
+            };
             result.map(|_| ()).on(0)
         }
         Exec::Paths(candidates) => {
             let mut denied = None;
-            let mut last = Failure { errno: libc::ENOENT, item: 0 };
+            let mut last = Failure {
+                errno: libc::ENOENT,
+                item: 0,
+            };
             for (item, path) in candidates.iter().enumerate() {
                 // SAFETY: as above, and `path` is NUL-terminated.
                 let errno = match unsafe { sys!(libc::SYS_execve, path.as_ptr(), argv, envp) } {
@@ -281,9 +333,11 @@ fn exec(plan: &Plan) -> Step {
                 let item = item as u32;
                 match errno {
                     // Not here: try the next directory, as execvpe does.
-                    libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT => {
-                        last = Failure { errno, item }
-                    }
+                    libc::ENOENT
+                    | libc::ENOTDIR
+                    | libc::ESTALE
+                    | libc::ENODEV
+                    | libc::ETIMEDOUT => last = Failure { errno, item },
                     // Remembered: reported if nothing later can be run.
                     libc::EACCES => {
                         if denied.is_none() {

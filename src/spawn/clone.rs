@@ -106,9 +106,6 @@ pub struct CloneRequest {
 pub struct Cloned {
     pub pid: i32,
     pub pidfd: std::os::fd::OwnedFd,
-    /// False when the kernel could not put the child in the cgroup at clone time (no clone3):
-    /// the child must move itself before exec.
-    pub placed_in_cgroup: bool,
 }
 
 /// Set once clone3 has been found missing (ENOSYS, kernel < 5.3) or refused (EPERM from a
@@ -229,7 +226,6 @@ unsafe fn clone3(
         pid: ret as i32,
         // SAFETY: CLONE_PIDFD stored a new close-on-exec pidfd that nothing else owns.
         pidfd: unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) },
-        placed_in_cgroup: request.cgroup.is_some(),
     })
 }
 
@@ -245,7 +241,9 @@ unsafe fn clone_legacy(
 
     let mut pidfd: i32 = -1;
     let mut flags = request.flags as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;
-    let child_tid = request.child_tid.map_or(std::ptr::null_mut(), |p| p.as_ptr());
+    let child_tid = request
+        .child_tid
+        .map_or(std::ptr::null_mut(), |p| p.as_ptr());
     if !child_tid.is_null() {
         flags |= libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID;
     }
@@ -269,6 +267,5 @@ unsafe fn clone_legacy(
         pid,
         // SAFETY: CLONE_PIDFD stored a new close-on-exec pidfd that nothing else owns.
         pidfd: unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) },
-        placed_in_cgroup: false,
     })
 }

@@ -85,7 +85,11 @@ fn spawn_on(plan: &Plan, area: &SpawnArea) -> Result<Spawned> {
         }),
         Outcome::Failed { stage, errno, item } => {
             reap(&cloned.pidfd);
-            Err(Error::new(stage, Errno::from_raw(errno), subject(plan, stage, errno, item)))
+            Err(Error::new(
+                stage,
+                Errno::from_raw(errno),
+                subject(plan, stage, errno, item),
+            ))
         }
         Outcome::Died { stage } => {
             let status = reap(&cloned.pidfd);
@@ -175,7 +179,13 @@ impl SignalsBlocked {
         // SAFETY: rt_sigprocmask with two sigsets of the kernel's size on this stack. The raw
         // call is used because the C library's wrapper refuses to block its own signals.
         let _ = unsafe {
-            sys!(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const all, &raw mut previous, 8)
+            sys!(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &raw const all,
+                &raw mut previous,
+                8
+            )
         };
         SignalsBlocked { previous }
     }
@@ -185,7 +195,13 @@ impl Drop for SignalsBlocked {
     fn drop(&mut self) {
         // SAFETY: as in `new`.
         let _ = unsafe {
-            sys!(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &raw const self.previous, 0, 8)
+            sys!(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &raw const self.previous,
+                0,
+                8
+            )
         };
     }
 }

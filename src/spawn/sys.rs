@@ -26,7 +26,15 @@ fn result(ret: isize) -> SysResult {
 /// that stays alive and, for output pointers, writable for the call.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-pub unsafe fn syscall6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> SysResult {
+pub unsafe fn syscall6(
+    nr: i64,
+    a: usize,
+    b: usize,
+    c: usize,
+    d: usize,
+    e: usize,
+    f: usize,
+) -> SysResult {
     let ret: isize;
     // SAFETY: the `syscall` instruction clobbers only rax (result), rcx and r11; the caller
     // vouches for the arguments.
@@ -46,7 +54,15 @@ pub unsafe fn syscall6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize
 /// As for the x86_64 version.
 #[cfg(target_arch = "aarch64")]
 #[inline(always)]
-pub unsafe fn syscall6(nr: i64, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> SysResult {
+pub unsafe fn syscall6(
+    nr: i64,
+    a: usize,
+    b: usize,
+    c: usize,
+    d: usize,
+    e: usize,
+    f: usize,
+) -> SysResult {
     let ret: isize;
     // SAFETY: `svc 0` returns in x0 and clobbers nothing else; the caller vouches for the
     // arguments.

@@ -1,0 +1,285 @@
+/*
+ * A small test harness for the C tests. Each test file is one program:
+ *
+ *   TEST(name) { ... CHECK(cond, "printf-style context", ...); ... }
+ *   int main(void) { RUN(name); ...; return summary(); }
+ *
+ * Each test runs in a forked process of its own (its fds, cwd, signal state and threads
+ * cannot leak into the next) with a time limit, and prints "ok", "not ok" or "skip" TAP-style.
+ * The probe program is at $SPROUT_PROBE (see probe.c).
+ */
+#ifndef SPROUT_TEST_HARNESS_H
+#define SPROUT_TEST_HARNESS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sprout.h"
+
+#define TEST_TIMEOUT_SECONDS 60
+/* Exit status of a test process that skipped. */
+#define SKIP_STATUS 77
+
+static int tests_failed, tests_run; /* counted in the parent, one process per test */
+
+static inline void fail_at(const char *file, int line, const char *cond, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "  %s:%d: CHECK(%s) failed: ", file, line, cond);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n");
+  fflush(stderr);
+  _exit(1);
+}
+
+/* Fails the test (and ends its process) unless cond holds. */
+#define CHECK(cond, ...)                                        \
+  do {                                                          \
+    if (!(cond)) fail_at(__FILE__, __LINE__, #cond, __VA_ARGS__); \
+  } while (0)
+
+/* Checks that a sprout call returned 0, printing its sprout_error otherwise. */
+#define CHECK_OK(call, err)                                                             \
+  do {                                                                                  \
+    int check_ok_rc_ = (call);                                                          \
+    CHECK(check_ok_rc_ == 0, "%s returned %d (%s)", #call, check_ok_rc_, (err)->message); \
+  } while (0)
+
+/* Ends the test as skipped, saying why. */
+#define SKIP(...)                     \
+  do {                                \
+    fprintf(stderr, "  skip: ");      \
+    fprintf(stderr, __VA_ARGS__);     \
+    fprintf(stderr, "\n");            \
+    fflush(stderr);                   \
+    _exit(SKIP_STATUS);               \
+  } while (0)
+
+#define TEST(name) static void name(void)
+#define RUN(name) run_test(#name, name)
+
+static inline void run_test(const char *name, void (*body)(void)) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(TEST_TIMEOUT_SECONDS);
+    body();
+    fflush(stdout);
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  tests_run++;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    printf("ok - %s\n", name);
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_STATUS) {
+    printf("ok - %s # skip\n", name);
+  } else {
+    tests_failed++;
+    if (WIFSIGNALED(status))
+      printf("not ok - %s (killed by signal %d%s)\n", name, WTERMSIG(status),
+             WTERMSIG(status) == SIGALRM ? ": timed out" : "");
+    else
+      printf("not ok - %s\n", name);
+  }
+  fflush(stdout);
+}
+
+static inline int summary(void) {
+  printf("%d of %d tests failed\n", tests_failed, tests_run);
+  return tests_failed ? 1 : 0;
+}
+
+/* Skips the test unless running as root. */
+static inline void need_root(void) {
+  if (geteuid() != 0) SKIP("needs root");
+}
+
+static inline const char *probe_path(void) {
+  const char *path = getenv("SPROUT_PROBE");
+  CHECK(path != NULL, "SPROUT_PROBE is not set: run the C tests through cargo test");
+  return path;
+}
+
+/* Reads fd to EOF into a NUL-terminated malloc'd buffer. */
+static inline char *read_all(int fd) {
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  CHECK(buf != NULL, "malloc");
+  for (;;) {
+    if (len + 1 >= cap) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+      CHECK(buf != NULL, "realloc");
+    }
+    ssize_t n = read(fd, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+  }
+  buf[len] = 0;
+  return buf;
+}
+
+/* The whole of a file, NUL-terminated and malloc'd, or NULL when it cannot be opened. */
+static inline char *read_file(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  char *text = read_all(fd);
+  close(fd);
+  return text;
+}
+
+/* /proc/PID/NAME as text, or NULL. */
+static inline char *proc_file(int pid, const char *name) {
+  char path[128];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+  return read_file(path);
+}
+
+/*
+ * The value of the first line "KEY=VALUE" of text (for probe reports), or of "KEY:\tVALUE"
+ * (for /proc status files), copied into a static buffer without the newline; NULL if absent.
+ * With nth > 0, the nth matching line (0-based).
+ */
+static inline const char *field_nth(const char *text, const char *key, int nth) {
+  static char value[4096];
+  size_t klen = strlen(key);
+  for (const char *line = text; line && *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    if (len > klen && !strncmp(line, key, klen) && (line[klen] == '=' || line[klen] == ':')) {
+      if (nth-- == 0) {
+        const char *v = line + klen + 1;
+        while (*v == '\t' || (*v == ' ' && line[klen] == ':')) v++;
+        size_t vlen = len - (size_t)(v - line);
+        if (vlen >= sizeof value) vlen = sizeof value - 1;
+        memcpy(value, v, vlen);
+        value[vlen] = 0;
+        return value;
+      }
+    }
+    line = end ? end + 1 : NULL;
+  }
+  return NULL;
+}
+
+static inline const char *field(const char *text, const char *key) { return field_nth(text, key, 0); }
+
+/* Whether text holds the exact line `line`. */
+static inline int has_line(const char *text, const char *line) {
+  size_t n = strlen(line);
+  for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+    if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == 0)) return 1;
+  return 0;
+}
+
+/* How many lines of text start with prefix. */
+static inline int count_lines(const char *text, const char *prefix) {
+  int count = 0;
+  size_t n = strlen(prefix);
+  for (const char *line = text; line && *line;) {
+    if (!strncmp(line, prefix, n)) count++;
+    line = strchr(line, '\n');
+    if (line) line++;
+  }
+  return count;
+}
+
+/* A probe started with a pipe on its stdin (to hold it in "wait") and one on its stdout. */
+typedef struct probe {
+  int pid;
+  int to_stdin;     /* write end of the probe's stdin; closing it releases "wait" */
+  int from_stdout;  /* read end of the probe's stdout */
+} probe;
+
+/*
+ * Starts the probe with `args` (probe commands, NULL-terminated) under `a` (argv is replaced;
+ * everything else is the caller's). The probe's fds are: 0 = a pipe from us, 1 = a pipe to us,
+ * 2 = our stderr, then extra[0..extra_len) as fds 3, 4, ... Returns sprout_exec_async's result.
+ */
+static inline int start_probe_fds(sprout_exec_args *a, const char *const *args, const int32_t *extra,
+                           size_t extra_len, probe *p, sprout_error *err) {
+  const char *argv[64];
+  size_t n = 0;
+  argv[n++] = probe_path();
+  for (; args && *args && n < 63; args++) argv[n++] = *args;
+  argv[n] = NULL;
+  a->argv = argv;
+  int in[2], out[2];
+  CHECK(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
+  int32_t fds[64] = {in[0], out[1], 2};
+  for (size_t i = 0; i < extra_len && i < 61; i++) fds[3 + i] = extra[i];
+  sprout_process proc;
+  int rc = sprout_exec_async(a, fds, 3 + extra_len, &proc, err);
+  close(in[0]);
+  close(out[1]);
+  a->argv = NULL;
+  if (rc != 0) {
+    close(in[1]);
+    close(out[0]);
+    return rc;
+  }
+  p->pid = proc.pid;
+  p->to_stdin = in[1];
+  p->from_stdout = out[0];
+  return 0;
+}
+
+static inline int start_probe(sprout_exec_args *a, const char *const *args, probe *p, sprout_error *err) {
+  return start_probe_fds(a, args, NULL, 0, p, err);
+}
+
+/* Reads the probe's output up to and including the "end" line of its report. */
+static inline char *read_report(probe *p) {
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  CHECK(buf != NULL, "malloc");
+  while (len + 1 < cap) {
+    ssize_t n = read(p->from_stdout, buf + len, cap - len - 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    len += (size_t)n;
+    buf[len] = 0;
+    if (has_line(buf, "end")) break;
+  }
+  buf[len] = 0;
+  return buf;
+}
+
+/* Releases a probe in "wait", waits for it through sprout and returns its wait status. */
+static inline int finish_probe(probe *p) {
+  close(p->to_stdin);
+  close(p->from_stdout);
+  int status = -1;
+  sprout_error err;
+  CHECK_OK(sprout_wait(p->pid, 10000, &status, &err), &err);
+  return status;
+}
+
+/* Runs the probe to completion with `args`, returning its whole stdout (malloc'd). */
+static inline char *run_probe(sprout_exec_args *a, const char *const *args) {
+  probe p;
+  sprout_error err;
+  CHECK_OK(start_probe(a, args, &p, &err), &err);
+  close(p.to_stdin);
+  char *out = read_all(p.from_stdout);
+  close(p.from_stdout);
+  int status;
+  CHECK_OK(sprout_wait(p.pid, 10000, &status, &err), &err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "probe ended with status %#x:\n%s", status, out);
+  return out;
+}
+
+#endif

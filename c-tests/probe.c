@@ -1,0 +1,111 @@
+/*
+ * probe: the process under test. Built static, it reports its own state as the kernel shows
+ * it, then does what its arguments say. Commands run in order:
+ *
+ *   report          print the state below to stdout, then "end"
+ *   wait            block until stdin reaches EOF (the test closes its end to release it)
+ *   pause           block until a signal ends the process
+ *   exit N          exit with status N
+ *   sleep MS        sleep MS milliseconds
+ *   say TEXT        print TEXT and a newline to stdout
+ *
+ * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
+ * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
+ * /proc/self/status), ns (each "name -> target"), rlimit (each "resource soft hard").
+ * The fds are listed first, before the probe opens anything itself.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static char fd_lines[256][512];
+static int fd_count;
+
+/* Lists the open fds without opening one: getdents on a directory fd would be one more. */
+static void snapshot_fds(void) {
+  for (int fd = 0; fd < 1024 && fd_count < 256; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) continue;
+    char link[64], target[400];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n < 0 ? 0 : n] = 0;
+    snprintf(fd_lines[fd_count++], sizeof fd_lines[0], "fd=%d %s -> %s", fd,
+             (flags & FD_CLOEXEC) ? "cloexec" : "inherit", target);
+  }
+}
+
+static void print_file_lines(const char *path, const char *key) {
+  FILE *f = fopen(path, "re");
+  if (!f) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) printf("%s=%s", key, line);
+  fclose(f);
+}
+
+static void report(int argc, char **argv) {
+  printf("pid=%d\nppid=%d\npgid=%d\nsid=%d\n", getpid(), getppid(), getpgrp(), getsid(0));
+  char cwd[4096];
+  printf("cwd=%s\n", getcwd(cwd, sizeof cwd) ? cwd : "?");
+  mode_t mask = umask(0);
+  umask(mask);
+  printf("umask=%04o\n", (unsigned)mask);
+  for (int i = 0; i < argc; i++) printf("arg=%s\n", argv[i]);
+  for (char **e = environ; *e; e++) printf("env=%s\n", *e);
+  for (int i = 0; i < fd_count; i++) printf("%s\n", fd_lines[i]);
+  print_file_lines("/proc/self/status", "status");
+  static const char *const ns[] = {"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+    char path[64], target[128];
+    snprintf(path, sizeof path, "/proc/self/ns/%s", ns[i]);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    target[n < 0 ? 0 : n] = 0;
+    printf("ns=%s -> %s\n", ns[i], target);
+  }
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    struct rlimit l;
+    if (getrlimit(r, &l) == 0)
+      printf("rlimit=%d %llu %llu\n", r, (unsigned long long)l.rlim_cur, (unsigned long long)l.rlim_max);
+  }
+  printf("end\n");
+  fflush(stdout);
+}
+
+int main(int argc, char **argv) {
+  snapshot_fds();
+  for (int i = 1; i < argc; i++) {
+    const char *cmd = argv[i];
+    if (!strcmp(cmd, "report")) {
+      report(argc, argv);
+    } else if (!strcmp(cmd, "wait")) {
+      char buf[256];
+      while (read(0, buf, sizeof buf) > 0) {
+      }
+    } else if (!strcmp(cmd, "pause")) {
+      pause();
+    } else if (!strcmp(cmd, "exit") && i + 1 < argc) {
+      fflush(stdout);
+      _exit(atoi(argv[++i]));
+    } else if (!strcmp(cmd, "sleep") && i + 1 < argc) {
+      long ms = atol(argv[++i]);
+      struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+    } else if (!strcmp(cmd, "say") && i + 1 < argc) {
+      printf("%s\n", argv[++i]);
+      fflush(stdout);
+    } else {
+      fprintf(stderr, "probe: unknown command %s\n", cmd);
+      return 2;
+    }
+  }
+  return 0;
+}
