@@ -173,7 +173,6 @@ impl Spec {
                 format!("parent_death_signal {}", self.parent_death_signal),
             ));
         }
-        self.refuse_unsupported()?;
         for (index, fd) in self.fds.iter().enumerate() {
             if let Some(fd) = *fd {
                 check_open(fd, || format!("fds[{index}] = {fd}"))?;
@@ -182,7 +181,7 @@ impl Spec {
         if let Program::Fd(fd) = self.program {
             check_open(fd, || format!("exec_fd {fd}"))?;
         }
-        Ok(())
+        self.refuse_unsupported()
     }
 
     /// Fields of the v1 ABI whose implementation has not landed yet: refused, never ignored.
@@ -216,9 +215,12 @@ impl Spec {
     }
 
     fn stdio_is_terminal(&self) -> bool {
-        self.fds.iter().take(3).flatten().any(|&fd| {
-            nix::unistd::isatty(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).unwrap_or(false)
-        })
+        // SAFETY: isatty only queries an fd `validate` has found open.
+        self.fds
+            .iter()
+            .take(3)
+            .flatten()
+            .any(|&fd| unsafe { libc::isatty(fd) } == 1)
     }
 }
 
