@@ -193,6 +193,7 @@ unsafe fn clone3(
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = cgroup as u64;
     }
+    area.report().set_handlers_cleared(true);
     let ret: isize;
     // SAFETY: in the parent this is a plain system call that reads `args` and writes `pidfd`.
     // In the child (rax == 0) the kernel has already switched to the new stack, whose top is
@@ -239,6 +240,7 @@ unsafe fn clone_legacy(
 ) -> Result<Cloned, Errno> {
     use std::os::fd::FromRawFd;
 
+    area.report().set_handlers_cleared(false);
     let mut pidfd: i32 = -1;
     let mut flags = request.flags as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;
     let child_tid = request

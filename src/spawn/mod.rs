@@ -15,6 +15,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
 use crate::spec::{Program, Spec};
+use crate::table::{self, Block};
 use child::{Context, ITEM_CLOSE_REST, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child};
 use plan::{Exec, Plan};
@@ -144,25 +145,7 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
 
 /// Waits for a child that failed before exec and returns its raw wait status.
 fn reap(pidfd: &OwnedFd) -> i32 {
-    use std::os::fd::AsRawFd;
-    loop {
-        // SAFETY: waitid on our own pidfd with a zeroed siginfo to fill.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let ret = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED,
-            )
-        };
-        if ret == 0 {
-            return crate::table::raw_wait_status(&info);
-        }
-        if Errno::last() != Errno::EINTR {
-            return 0;
-        }
-    }
+    table::reap(pidfd, Block::Yes).ok().flatten().unwrap_or(0)
 }
 
 /// Every signal blocked on this thread, the C library's internal ones included, for as long

@@ -27,6 +27,9 @@ pub struct Plan<'a> {
     pub envp: Vec<*const c_char>,
     pub exec: Exec,
     pub fds: FdLayout,
+    /// The signals the caller ignores (bit n-1 for signal n), which the child resets to
+    /// SIG_DFL; all of them when /proc cannot tell.
+    pub ignored_signals: u64,
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
@@ -50,9 +53,32 @@ impl<'a> Plan<'a> {
             envp: null_terminated(env),
             exec,
             fds: FdLayout::new(&spec.fds, exec_source),
+            ignored_signals: ignored_signals().unwrap_or(!0),
             parent_pid: Some(std::process::id() as i32),
         }
     }
+}
+
+/// The caller's ignored signals, from the `sigignore` field of /proc/self/stat: one read
+/// instead of a query per signal. A disposition another thread changes during the spawn may
+/// be seen either way, as it would be by any ordering of the two calls.
+fn ignored_signals() -> Option<u64> {
+    use std::io::Read;
+    let mut buffer = [0u8; 1024];
+    let mut file = std::fs::File::open("/proc/self/stat").ok()?;
+    let len = file.read(&mut buffer).ok()?;
+    stat_sigignore(buffer.get(..len)?)
+}
+
+/// Field 33 of a /proc/PID/stat line, `sigignore`. The command name (field 2) may hold spaces
+/// and parentheses, so fields are counted from the last ')'.
+fn stat_sigignore(stat: &[u8]) -> Option<u64> {
+    let after_name = stat.iter().rposition(|&b| b == b')')? + 1;
+    let field = std::str::from_utf8(&stat[after_name..])
+        .ok()?
+        .split_ascii_whitespace()
+        .nth(33 - 3)?;
+    field.parse().ok()
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
@@ -131,6 +157,21 @@ mod tests {
 
     fn cs(s: &str) -> CString {
         CString::new(s).unwrap()
+    }
+
+    #[test]
+    fn sigignore_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        let stat = b"42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5 1000 100 \
+            18446744073709551615 1 1 0 0 0 0 0 4096 16386 0 0 0 17 1 0 0 0 0 0\n";
+        assert_eq!(stat_sigignore(stat), Some(4096));
+    }
+
+    #[test]
+    fn this_process_ignores_a_signal_it_was_told_to_ignore() {
+        // SAFETY: SIGURG is ignored by default; making it SIG_IGN explicitly harms nothing.
+        unsafe { libc::signal(libc::SIGURG, libc::SIG_IGN) };
+        let ignored = ignored_signals().expect("/proc/self/stat is readable");
+        assert_ne!(ignored & (1 << (libc::SIGURG - 1)), 0, "{ignored:#x}");
     }
 
     #[test]

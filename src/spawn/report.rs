@@ -17,6 +17,9 @@ pub struct Report {
     item: AtomicU32,
     /// Set by a child that found close_range missing, so later spawns skip trying it.
     pub close_range_missing: AtomicU32,
+    /// Set by the parent right before a clone that resets the child's signal handlers
+    /// (clone3 with CLONE_CLEAR_SIGHAND), cleared before one that does not.
+    handlers_cleared: AtomicU32,
 }
 
 /// How a child ended its time between clone and exec.
@@ -36,6 +39,18 @@ impl Report {
         self.stage.store(Stage::None as u32, Ordering::Relaxed);
         self.errno.store(0, Ordering::Relaxed);
         self.item.store(0, Ordering::Relaxed);
+    }
+
+    /// Parent: whether the clone about to happen resets the child's handlers itself.
+    pub fn set_handlers_cleared(&self, cleared: bool) {
+        self.handlers_cleared
+            .store(u32::from(cleared), Ordering::Relaxed);
+    }
+
+    /// Child: whether the kernel already reset every handled signal to SIG_DFL.
+    #[inline(always)]
+    pub fn handlers_cleared(&self) -> bool {
+        self.handlers_cleared.load(Ordering::Relaxed) != 0
     }
 
     /// Child: entering `stage`.
