@@ -14,10 +14,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
+use crate::names;
 use crate::spec::{Program, Spec};
+use child::privileges::{
+    ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
+    ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
+};
 use child::{Context, ITEM_CLOSE_REST, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child};
-use plan::{Exec, Plan};
+use plan::{Exec, Plan, SeccompWhen};
 use report::Outcome;
 use sys::sys;
 
@@ -138,6 +143,55 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
         Stage::Spawn if spec.parent_death_signal != 0 => {
             format!("parent_death_signal {}", spec.parent_death_signal)
         }
+        Stage::Rlimits => spec
+            .rlimits
+            .get(item as usize)
+            .map(|limit| {
+                format!(
+                    "limits[{item}] {} soft {} hard {}",
+                    names::resource(limit.resource),
+                    names::limit(limit.soft),
+                    names::limit(limit.hard)
+                )
+            })
+            .unwrap_or_default(),
+        Stage::Credentials => match (&spec.credentials, item) {
+            (Some(ids), ITEM_GROUPS) => format!("extra_gids {:?}", ids.groups),
+            (Some(ids), ITEM_GID) => format!("gid {}", ids.gid),
+            (Some(ids), ITEM_UID) => format!("uid {}", ids.uid),
+            _ => String::new(),
+        },
+        Stage::Capabilities => capabilities_subject(plan, item),
+        Stage::NoNewPrivs => "PR_SET_NO_NEW_PRIVS".to_owned(),
+        Stage::Seccomp => match &plan.seccomp {
+            Some(seccomp) if seccomp.when == SeccompWhen::BeforeCredentials => format!(
+                "seccomp_filter of {} instructions, installed without no_new_privs (which needs CAP_SYS_ADMIN)",
+                spec.seccomp_filter.len()
+            ),
+            _ => format!(
+                "seccomp_filter of {} instructions",
+                spec.seccomp_filter.len()
+            ),
+        },
+        _ => String::new(),
+    }
+}
+
+/// The capability step that failed, and the capability concerned.
+fn capabilities_subject(plan: &Plan, item: u32) -> String {
+    let Some(caps) = plan.spec.capabilities else {
+        return String::new();
+    };
+    let capability = names::capability(item & ITEM_CAPABILITY_BITS);
+    match item & !ITEM_CAPABILITY_BITS {
+        ITEM_BOUNDING => format!("dropping {capability} from the bounding set"),
+        ITEM_KEEPCAPS => "PR_SET_KEEPCAPS".to_owned(),
+        ITEM_CAPSET => format!(
+            "capset effective {:#x} permitted {:#x} inheritable {:#x}",
+            caps.effective, caps.permitted, caps.inheritable
+        ),
+        ITEM_AMBIENT_CLEAR => "clearing the ambient set".to_owned(),
+        ITEM_AMBIENT => format!("raising {capability} in the ambient set"),
         _ => String::new(),
     }
 }
