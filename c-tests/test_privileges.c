@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -134,12 +135,14 @@ static void set_own_groups(size_t n, const gid_t *groups) {
   CHECK(syscall(SYS_setgroups, n, groups) == 0, "setgroups: %s", strerror(errno));
 }
 
-/* Removes one capability from the test process's effective set. */
-static void lower_own_effective(unsigned cap) {
+/* Removes one capability from the test process's effective set, and from its permitted set
+ * too when `permitted`. */
+static void lower_own(unsigned cap, int permitted) {
   struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
   CHECK(syscall(SYS_capget, &header, data) == 0, "capget: %s", strerror(errno));
   data[cap / 32].effective &= ~(UINT32_C(1) << (cap % 32));
+  if (permitted) data[cap / 32].permitted &= ~(UINT32_C(1) << (cap % 32));
   CHECK(syscall(SYS_capset, &header, data) == 0, "capset: %s", strerror(errno));
 }
 
@@ -409,6 +412,54 @@ TEST(the_callers_ambient_set_does_not_leak_into_the_child) {
   finish_ok(&p);
 }
 
+TEST(sets_the_kernel_refuses_fail_at_capabilities) {
+  need_root();
+  need_caps(BIT(CAP_NET_RAW) | BIT(CAP_KILL));
+  char *own = read_file("/proc/self/status");
+  CHECK(own != NULL, "cannot read /proc/self/status");
+  if (hex_field(own, "CapInh") & BIT(CAP_NET_RAW)) SKIP("CAP_NET_RAW is inheritable already");
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  sprout_capabilities caps;
+  caps.bounding = caller_bounding() & ~BIT(CAP_NET_RAW);
+  caps.permitted = BIT(CAP_NET_RAW);
+  caps.effective = 0;
+  caps.inheritable = BIT(CAP_NET_RAW);
+  caps.ambient = 0;
+  a.capabilities = &caps;
+  /* Inheritable outside the new bounding set and not inheritable already. */
+  expect_refused(&a, EPERM, SPROUT_STAGE_CAPABILITIES, "inheritable CAP_NET_RAW (13)");
+  /* Permitted beyond what the caller holds. */
+  lower_own(CAP_KILL, 1);
+  caps.bounding = caller_bounding();
+  caps.permitted = BIT(CAP_KILL);
+  caps.inheritable = 0;
+  expect_refused(&a, EPERM, SPROUT_STAGE_CAPABILITIES, "the caller does not hold CAP_KILL (5)");
+  /* Dropping from the bounding set without CAP_SETPCAP. */
+  become(65534, 65534);
+  caps.bounding = caller_bounding() & ~BIT(CAP_NET_RAW);
+  caps.permitted = 0;
+  expect_refused(&a, EPERM, SPROUT_STAGE_CAPABILITIES,
+                 "dropping CAP_NET_RAW (13) from the bounding set");
+}
+
+TEST(an_ambient_raise_the_kernel_refuses_fails_at_capabilities) {
+  need_root();
+  need_caps(BIT(CAP_KILL));
+  CHECK(prctl(PR_SET_SECUREBITS, SECBIT_NO_CAP_AMBIENT_RAISE) == 0, "PR_SET_SECUREBITS: %s",
+        strerror(errno));
+  sprout_capabilities caps;
+  caps.bounding = caller_bounding();
+  caps.permitted = BIT(CAP_KILL);
+  caps.effective = 0;
+  caps.inheritable = BIT(CAP_KILL);
+  caps.ambient = BIT(CAP_KILL);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.capabilities = &caps;
+  expect_refused(&a, EPERM, SPROUT_STAGE_CAPABILITIES, "raising CAP_KILL (5) in the ambient set");
+}
+
 TEST(invalid_capabilities_are_refused_before_any_process) {
   sprout_exec_args a;
   sprout_exec_args_init(&a);
@@ -493,7 +544,7 @@ TEST(rlimits_apply_in_the_child_and_never_in_the_caller) {
 TEST(raising_a_hard_limit_without_cap_sys_resource_fails_at_rlimits) {
   need_root();
   /* The child has the caller's capabilities when it sets its limits: take this one away. */
-  lower_own_effective(CAP_SYS_RESOURCE);
+  lower_own(CAP_SYS_RESOURCE, 0);
   struct rlimit files;
   CHECK(getrlimit(RLIMIT_NOFILE, &files) == 0, "getrlimit");
   if (files.rlim_max == RLIM_INFINITY) SKIP("RLIMIT_NOFILE is unlimited: nothing to raise");
@@ -701,6 +752,8 @@ int main(void) {
   RUN(nonroot_target_holds_its_ambient_capabilities);
   RUN(root_target_with_a_reduced_bounding_set);
   RUN(the_callers_ambient_set_does_not_leak_into_the_child);
+  RUN(sets_the_kernel_refuses_fail_at_capabilities);
+  RUN(an_ambient_raise_the_kernel_refuses_fails_at_capabilities);
   RUN(invalid_capabilities_are_refused_before_any_process);
   RUN(rlimits_apply_in_the_child_and_never_in_the_caller);
   RUN(raising_a_hard_limit_without_cap_sys_resource_fails_at_rlimits);

@@ -67,7 +67,7 @@ const RESOURCES: [&str; 16] = [
 ];
 
 /// How many resources Linux has (RLIMIT_RTTIME is the last); the kernel refuses any other.
-pub const RESOURCE_COUNT: i32 = RESOURCES.len() as i32;
+pub(crate) const RESOURCE_COUNT: i32 = RESOURCES.len() as i32;
 
 /// `CAP_NET_ADMIN (12)`, or `capability 45` for a number without a name.
 pub fn capability(bit: u32) -> String {

@@ -386,3 +386,111 @@ pub fn cstring(text: &str, what: &str) -> Result<CString> {
     CString::new(text)
         .map_err(|_| Error::args(Errno::EINVAL, format!("{what}: {text:?} holds a NUL byte")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Stage;
+
+    fn spec() -> Spec {
+        Spec::from_strs(&["/bin/true"]).unwrap()
+    }
+
+    fn refused(spec: &Spec) -> String {
+        let error = spec.validate().expect_err("should be refused");
+        assert_eq!((error.stage, error.errno), (Stage::Args, Errno::EINVAL));
+        error.subject
+    }
+
+    #[test]
+    fn capability_mask_covers_capabilities_up_to_the_last() {
+        assert_eq!(capability_mask(0), 1);
+        assert_eq!(capability_mask(40), 0x1ff_ffff_ffff);
+        assert_eq!(capability_mask(63), u64::MAX);
+    }
+
+    #[test]
+    fn capabilities_must_exist_and_be_a_state_the_kernel_can_hold() {
+        let last = last_capability();
+        let mut s = spec();
+        let ok = Capabilities {
+            effective: 1,
+            permitted: 0b11,
+            inheritable: 0b10,
+            bounding: capability_mask(last),
+            ambient: 0b10,
+        };
+        s.capabilities = Some(ok);
+        s.validate().unwrap();
+        if last < 63 {
+            s.capabilities = Some(Capabilities {
+                bounding: capability_mask(last + 1),
+                ..ok
+            });
+            assert!(refused(&s).starts_with("capabilities.bounding: bit"));
+        }
+        s.capabilities = Some(Capabilities {
+            effective: 0b100,
+            ..ok
+        });
+        assert_eq!(
+            refused(&s),
+            "capabilities.effective: CAP_DAC_READ_SEARCH (2) is not in permitted"
+        );
+        s.capabilities = Some(Capabilities { ambient: 0b1, ..ok });
+        assert_eq!(
+            refused(&s),
+            "capabilities.ambient: CAP_CHOWN (0) is not in both permitted and inheritable"
+        );
+    }
+
+    #[test]
+    fn rlimits_must_be_known_ordered_and_unique() {
+        let limit = |resource, soft, hard| Rlimit {
+            resource,
+            soft,
+            hard,
+        };
+        let nofile = libc::RLIMIT_NOFILE as i32;
+        let mut s = spec();
+        s.rlimits = vec![limit(nofile, 1, u64::MAX), limit(0, u64::MAX, u64::MAX)];
+        s.validate().unwrap();
+        s.rlimits = vec![limit(16, 1, 1)];
+        assert_eq!(refused(&s), "limits[0]: unknown resource 16");
+        s.rlimits = vec![limit(nofile, u64::MAX, 5)];
+        assert_eq!(
+            refused(&s),
+            "limits[0]: RLIMIT_NOFILE soft limit unlimited is above the hard limit 5"
+        );
+        s.rlimits = vec![limit(nofile, 1, 1), limit(0, 1, 1), limit(nofile, 2, 2)];
+        assert_eq!(
+            refused(&s),
+            "limits[2]: RLIMIT_NOFILE is already set by limits[0]"
+        );
+    }
+
+    #[test]
+    fn minus_one_is_no_id_and_filters_have_a_size_limit() {
+        let mut s = spec();
+        s.credentials = Some(Credentials {
+            uid: 1,
+            gid: 1,
+            groups: vec![2, u32::MAX],
+        });
+        assert!(refused(&s).starts_with("credentials.extra_gids[1] is 4294967295"));
+        s.credentials = None;
+        let allow = libc::sock_filter {
+            code: 0x06, // BPF_RET | BPF_K
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000, // SECCOMP_RET_ALLOW
+        };
+        s.seccomp_filter = vec![allow; BPF_MAXINSNS];
+        s.validate().unwrap();
+        s.seccomp_filter.push(allow);
+        assert_eq!(
+            refused(&s),
+            "seccomp_filter_len 4097 is above BPF_MAXINSNS 4096"
+        );
+    }
+}

@@ -15,7 +15,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
 use crate::names;
-use crate::spec::{Program, Spec};
+use crate::spec::{Capabilities, Program, Spec};
 use child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
@@ -186,14 +186,40 @@ fn capabilities_subject(plan: &Plan, item: u32) -> String {
     match item & !ITEM_CAPABILITY_BITS {
         ITEM_BOUNDING => format!("dropping {capability} from the bounding set"),
         ITEM_KEEPCAPS => "PR_SET_KEEPCAPS".to_owned(),
-        ITEM_CAPSET => format!(
-            "capset effective {:#x} permitted {:#x} inheritable {:#x}",
-            caps.effective, caps.permitted, caps.inheritable
-        ),
+        ITEM_CAPSET => {
+            let sets = format!(
+                "capset effective {:#x} permitted {:#x} inheritable {:#x}",
+                caps.effective, caps.permitted, caps.inheritable
+            );
+            match capset_culprit(&caps) {
+                Some(why) => format!("{sets} ({why})"),
+                None => sets,
+            }
+        }
         ITEM_AMBIENT_CLEAR => "clearing the ambient set".to_owned(),
         ITEM_AMBIENT => format!("raising {capability} in the ambient set"),
         _ => String::new(),
     }
+}
+
+/// What capset most likely refused, judged from the calling thread's own sets, which the child
+/// started with: a permitted capability the caller lacks, or an inheritable one neither in the
+/// new bounding set nor already inheritable.
+fn capset_culprit(caps: &Capabilities) -> Option<String> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let set = |key: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|value| u64::from_str_radix(value.trim(), 16).ok())
+    };
+    let lowest = |bits: u64| (bits != 0).then(|| names::capability(bits.trailing_zeros()));
+    if let Some(cap) = lowest(caps.permitted & !set("CapPrm:")?) {
+        return Some(format!("the caller does not hold {cap}"));
+    }
+    lowest(caps.inheritable & !(set("CapInh:")? | caps.bounding)).map(|cap| {
+        format!("inheritable {cap} is neither in bounding nor inheritable in the caller")
+    })
 }
 
 /// Waits for a child that failed before exec and returns its raw wait status.

@@ -108,17 +108,6 @@ pub struct CapabilitySteps {
     pub ambient: u64,
 }
 
-/// The kernel's `struct __user_cap_header_struct`.
-#[repr(C)]
-pub struct CapHeader {
-    pub version: u32,
-    /// 0: the calling thread.
-    pub pid: i32,
-}
-
-/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets as two `CapData` words.
-pub const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
 /// The kernel's `struct __user_cap_data_struct`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use super::{OnItem, Step};
 use crate::error::Stage;
-use crate::spawn::plan::{CAPABILITY_VERSION_3, CapHeader, CapabilitySteps, Plan, SeccompWhen};
+use crate::spawn::plan::{CapabilitySteps, Plan, SeccompWhen};
 use crate::spawn::report::Report;
 use crate::spawn::sys::sys;
 use crate::spec::Credentials;
@@ -22,6 +22,17 @@ pub(crate) const ITEM_CAPSET: u32 = 3 << 8;
 pub(crate) const ITEM_AMBIENT_CLEAR: u32 = 4 << 8;
 pub(crate) const ITEM_AMBIENT: u32 = 5 << 8;
 pub(crate) const ITEM_CAPABILITY_BITS: u32 = 0xff;
+
+/// The kernel's `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    /// 0: this process.
+    pid: i32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets, as the two data words of `CapabilitySteps`.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
 /// Each limit with prlimit64 on the child itself. It runs while the child still has the
 /// caller's privileges (raising a hard limit needs CAP_SYS_RESOURCE); the child has its own
