@@ -22,7 +22,7 @@ use child::privileges::{
 };
 use child::{Context, ITEM_CLOSE_REST, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child};
-use plan::{Exec, Plan, SeccompWhen};
+use plan::{Exec, Plan};
 use report::Outcome;
 use sys::sys;
 
@@ -163,16 +163,19 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
         },
         Stage::Capabilities => capabilities_subject(plan, item),
         Stage::NoNewPrivs => "PR_SET_NO_NEW_PRIVS".to_owned(),
-        Stage::Seccomp => match &plan.seccomp {
-            Some(seccomp) if seccomp.when == SeccompWhen::BeforeCredentials => format!(
-                "seccomp_filter of {} instructions, installed without no_new_privs (which needs CAP_SYS_ADMIN)",
+        Stage::Seccomp => {
+            // Without no_new_privs the filter went in before the credentials change, and the
+            // kernel wants CAP_SYS_ADMIN for it.
+            let why = if errno == libc::EACCES && !spec.no_new_privs {
+                ", installed without no_new_privs (which needs CAP_SYS_ADMIN)"
+            } else {
+                ""
+            };
+            format!(
+                "seccomp_filter of {} instructions{why}",
                 spec.seccomp_filter.len()
-            ),
-            _ => format!(
-                "seccomp_filter of {} instructions",
-                spec.seccomp_filter.len()
-            ),
-        },
+            )
+        }
         _ => String::new(),
     }
 }

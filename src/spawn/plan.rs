@@ -1,7 +1,7 @@
 //! Everything the child needs, prepared in the parent: pointer arrays for execve, the PATH
 //! candidates, the fd layout, the capability words, the rlimits and the seccomp program. After
-//! clone the child only reads this (and writes the scratch
-//! array it is given), so it never allocates.
+//! clone the child only reads this (and writes the scratch array it is given), so it never
+//! allocates.
 
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
