@@ -8,6 +8,8 @@
  *   exit N          exit with status N
  *   sleep MS        sleep MS milliseconds
  *   say TEXT        print TEXT and a newline to stdout
+ *   try-getppid     call getppid with syscall(2) and print "getppid=RESULT errno=ERRNO"
+ *                   (errno 0 on success): shows what a seccomp filter does to a system call
  *
  * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
  * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
@@ -16,12 +18,14 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +103,11 @@ int main(int argc, char **argv) {
       long ms = atol(argv[++i]);
       struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
       nanosleep(&ts, NULL);
+    } else if (!strcmp(cmd, "try-getppid")) {
+      errno = 0;
+      long ret = syscall(SYS_getppid);
+      printf("getppid=%ld errno=%d\n", ret, ret < 0 ? errno : 0);
+      fflush(stdout);
     } else if (!strcmp(cmd, "say") && i + 1 < argc) {
       printf("%s\n", argv[++i]);
       fflush(stdout);

@@ -18,7 +18,9 @@ use std::os::fd::RawFd;
 
 use libc::c_int;
 
-use super::plan::{Exec, Plan};
+pub(super) mod privileges;
+
+use super::plan::{Exec, Plan, SeccompWhen};
 use super::report::Report;
 use super::sys::sys;
 use crate::error::Stage;
@@ -92,7 +94,7 @@ fn run(ctx: &Context) -> Step {
     lay_out_fds(ctx)?;
 
     // [tty: session, controlling terminal, foreground group]
-    // [rlimits]
+    privileges::set_rlimits(plan, report)?;
 
     report.enter(Stage::Chdir);
     // SAFETY: a NUL-terminated path the plan keeps alive.
@@ -100,9 +102,10 @@ fn run(ctx: &Context) -> Step {
     // SAFETY: umask takes a plain integer and cannot fail.
     let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
 
-    // [seccomp without no_new_privs: while CAP_SYS_ADMIN is still held]
-    // [credentials and capabilities]
-    // [no_new_privs]
+    // Without no_new_privs, while CAP_SYS_ADMIN is still held.
+    privileges::install_seccomp(plan, report, SeccompWhen::BeforeCredentials)?;
+    privileges::set_credentials_and_capabilities(plan, report)?;
+    privileges::set_no_new_privs(plan, report)?;
 
     report.enter(Stage::Spawn);
     set_parent_death_signal(plan)?;
@@ -121,7 +124,8 @@ fn run(ctx: &Context) -> Step {
     }
     .on(0)?;
 
-    // [seccomp with no_new_privs: last, so that it filters the program only]
+    // With no_new_privs: last, so that it filters the program and not sprout.
+    privileges::install_seccomp(plan, report, SeccompWhen::BeforeExec)?;
 
     report.enter(Stage::Exec);
     exec(plan)
@@ -295,9 +299,11 @@ fn set_parent_death_signal(plan: &Plan) -> Step {
     // SAFETY: prctl with integer arguments.
     unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, signal) }.on(0)?;
     if let Some(parent) = plan.parent_pid {
-        // SAFETY: getppid and getpid take no arguments; kill on our own pid.
+        // SAFETY: getppid and getpid take no arguments; kill on our own pid. A getppid that
+        // fails (a seccomp filter installed before the credentials may refuse it) tells
+        // nothing about the parent.
         unsafe {
-            if sys!(libc::SYS_getppid) != Ok(parent as usize) {
+            if matches!(sys!(libc::SYS_getppid), Ok(ppid) if ppid != parent as usize) {
                 let me = sys!(libc::SYS_getpid).unwrap_or(0);
                 let _ = sys!(libc::SYS_kill, me, signal);
             }

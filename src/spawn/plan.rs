@@ -1,11 +1,12 @@
 //! Everything the child needs, prepared in the parent: pointer arrays for execve, the PATH
-//! candidates, the fd layout. After clone the child only reads this (and writes the scratch
-//! array it is given), so it never allocates.
+//! candidates, the fd layout, the capability words, the rlimits and the seccomp program. After
+//! clone the child only reads this (and writes the scratch array it is given), so it never
+//! allocates.
 
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
-use crate::spec::{Program, Spec};
+use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -33,6 +34,9 @@ pub struct Plan<'a> {
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
+    pub rlimits: Vec<RlimitStep>,
+    pub capabilities: Option<CapabilitySteps>,
+    pub seccomp: Option<SeccompStep>,
 }
 
 impl<'a> Plan<'a> {
@@ -55,6 +59,35 @@ impl<'a> Plan<'a> {
             fds: FdLayout::new(&spec.fds, exec_source),
             ignored_signals: ignored_signals().unwrap_or(!0),
             parent_pid: Some(std::process::id() as i32),
+            rlimits: spec
+                .rlimits
+                .iter()
+                .map(|limit| RlimitStep {
+                    resource: limit.resource as u32,
+                    value: libc::rlimit64 {
+                        rlim_cur: limit.soft,
+                        rlim_max: limit.hard,
+                    },
+                })
+                .collect(),
+            capabilities: spec.capabilities.map(|caps| CapabilitySteps {
+                drop_from_bounding: !caps.bounding & capability_mask(last_capability()),
+                keep_across_uid_change: spec.credentials.is_some(),
+                words: capset_words(caps.effective, caps.permitted, caps.inheritable),
+                ambient: caps.ambient,
+            }),
+            seccomp: (!spec.seccomp_filter.is_empty()).then(|| SeccompStep {
+                program: libc::sock_fprog {
+                    // `Spec::validate` keeps the length within BPF_MAXINSNS.
+                    len: spec.seccomp_filter.len() as u16,
+                    filter: spec.seccomp_filter.as_ptr().cast_mut(),
+                },
+                when: if spec.no_new_privs {
+                    SeccompWhen::BeforeExec
+                } else {
+                    SeccompWhen::BeforeCredentials
+                },
+            }),
         }
     }
 }
@@ -79,6 +112,63 @@ fn stat_sigignore(stat: &[u8]) -> Option<u64> {
         .split_ascii_whitespace()
         .nth(33 - 3)?;
     field.parse().ok()
+}
+
+/// One prlimit64 call on the child itself.
+pub struct RlimitStep {
+    pub resource: u32,
+    /// UINT64_MAX is RLIM64_INFINITY already.
+    pub value: libc::rlimit64,
+}
+
+/// The capability sets, as the child applies them around the credentials change.
+pub struct CapabilitySteps {
+    /// Bounding-set bits to drop: every capability of this kernel that was not asked for.
+    pub drop_from_bounding: u64,
+    /// PR_SET_KEEPCAPS before the ids change, so that the permitted set survives a change
+    /// from uid 0 to another uid and capset can then narrow it to what was asked.
+    pub keep_across_uid_change: bool,
+    /// capset's `_LINUX_CAPABILITY_VERSION_3` data: capabilities 0-31, then 32-63.
+    pub words: [CapData; 2],
+    /// Raised one bit at a time after capset, once the ambient set was cleared.
+    pub ambient: u64,
+}
+
+/// The kernel's `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapData {
+    pub effective: u32,
+    pub permitted: u32,
+    pub inheritable: u32,
+}
+
+fn capset_words(effective: u64, permitted: u64, inheritable: u64) -> [CapData; 2] {
+    let word = |shift: u32| CapData {
+        effective: (effective >> shift) as u32,
+        permitted: (permitted >> shift) as u32,
+        inheritable: (inheritable >> shift) as u32,
+    };
+    [word(0), word(32)]
+}
+
+/// The seccomp filter and when the child installs it.
+pub struct SeccompStep {
+    /// Points into `spec.seccomp_filter`.
+    pub program: libc::sock_fprog,
+    pub when: SeccompWhen,
+}
+
+/// When the filter goes in, as runc does it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeccompWhen {
+    /// Without no_new_privs the kernel accepts a filter only from a process holding
+    /// CAP_SYS_ADMIN, which the credentials change may take away: so before it. The filter
+    /// then also applies to the rest of the child's own steps.
+    BeforeCredentials,
+    /// With no_new_privs any process may install it: last before execve, so that it filters
+    /// the program and as little of sprout as possible.
+    BeforeExec,
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
@@ -249,6 +339,26 @@ mod tests {
             }
         }
         assert_eq!(count, 6 * 6 * 6 * 7);
+    }
+
+    #[test]
+    fn capability_sets_split_into_capset_words() {
+        let words = capset_words(1 << 33 | 1, 1 << 40 | 1 << 33 | 3, 1 << 31);
+        assert_eq!(
+            words,
+            [
+                CapData {
+                    effective: 1,
+                    permitted: 3,
+                    inheritable: 1 << 31
+                },
+                CapData {
+                    effective: 2,
+                    permitted: 1 << 8 | 2,
+                    inheritable: 0
+                },
+            ]
+        );
     }
 
     #[test]
