@@ -38,12 +38,17 @@ unsafe impl GlobalAlloc for CountingAlloc {
 #[global_allocator]
 static ALLOCATOR: CountingAlloc = CountingAlloc;
 
-/// The do-nothing program, built once.
-fn build_nothing() -> CString {
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-nothing");
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("benches/nothing.c");
+/// The do-nothing program: a static C program, or with `bare` one without the C library.
+fn build_nothing(bare: bool) -> CString {
+    let (name, flags): (&str, &[&str]) = if bare {
+        ("nothing_bare", &["-static", "-nostdlib", "-O2", "-o"])
+    } else {
+        ("nothing", &["-static", "-O2", "-o"])
+    };
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{name}"));
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("benches/{name}.c"));
     let status = Command::new("cc")
-        .args(["-static", "-nostdlib", "-O2", "-o"])
+        .args(flags)
         .arg(&out)
         .arg(&source)
         .status()
@@ -89,13 +94,31 @@ fn waitpid(pid: i32) {
     );
 }
 
-/// The floor: what the kernel's clone + execve + wait cost with nothing else done.
-fn raw_clone(target: &Target, extra_flags: i32) {
+/// What the kernel's own work for the full profile is: the system calls sprout's child makes
+/// for it, made directly, with nothing else.
+struct RawProfile {
+    last_capability: u32,
+    seccomp: libc::sock_fprog,
+}
+
+// The filter pointer points into a Vec that lives as long as the RawProfile.
+unsafe impl Sync for RawProfile {}
+
+/// The floor: the kernel's clone + execve + wait, with nothing else done (or only the full
+/// profile's system calls).
+fn raw_clone(target: &Target, extra_flags: i32, profile: Option<&RawProfile>) {
+    struct Arg<'a> {
+        target: &'a Target,
+        profile: Option<&'a RawProfile>,
+    }
     extern "C" fn child(arg: *mut c_void) -> i32 {
-        // SAFETY: `arg` is the Target, alive while the parent is suspended (CLONE_VFORK).
-        let target = unsafe { &*(arg as *const Target) };
-        // SAFETY: NUL-terminated arrays; on failure the child exits at once.
+        // SAFETY: `arg` is the Arg, alive while the parent is suspended (CLONE_VFORK).
+        let Arg { target, profile } = unsafe { &*(arg as *const Arg) };
+        // SAFETY: plain system calls on data that outlives the child; on failure it exits.
         unsafe {
+            if let Some(profile) = profile {
+                apply_raw_profile(profile);
+            }
             libc::execve(
                 target.path.as_ptr(),
                 target.argv.as_ptr(),
@@ -107,21 +130,81 @@ fn raw_clone(target: &Target, extra_flags: i32) {
     thread_local! {
         static STACK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
     }
+    let arg = Arg { target, profile };
     let pid = STACK.with_borrow_mut(|stack| {
         // SAFETY: the child runs on its own 64 KiB stack, shares our memory only until it
-        // execs (CLONE_VFORK suspends us until then), and only calls execve and _exit.
+        // execs (CLONE_VFORK suspends us until then), and only makes system calls.
         unsafe {
             let top = stack.as_mut_ptr().add(stack.len() & !15);
             libc::clone(
                 child,
                 top.cast(),
                 libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | extra_flags,
-                (target as *const Target).cast_mut().cast(),
+                (&raw const arg).cast_mut().cast(),
             )
         }
     });
     assert!(pid > 0, "clone: {}", std::io::Error::last_os_error());
     waitpid(pid);
+}
+
+/// The full profile (see `full_profile`) as bare system calls; exits 126 on any failure.
+///
+/// # Safety
+/// Only for the child of `raw_clone`.
+unsafe fn apply_raw_profile(profile: &RawProfile) {
+    let check = |ret: libc::c_long| {
+        if ret < 0 {
+            // SAFETY: ends the child.
+            unsafe { libc::_exit(126) }
+        }
+    };
+    // SAFETY: system calls on constants and on data the profile keeps alive.
+    unsafe {
+        for (resource, value) in [(libc::RLIMIT_NOFILE, 256), (libc::RLIMIT_CORE, 0)] {
+            let limit = libc::rlimit64 {
+                rlim_cur: value,
+                rlim_max: value,
+            };
+            check(libc::syscall(libc::SYS_prlimit64, 0, resource, &limit, 0));
+        }
+        libc::syscall(libc::SYS_umask, 0o077);
+        for cap in 0..=profile.last_capability {
+            check(libc::syscall(
+                libc::SYS_prctl,
+                libc::PR_CAPBSET_DROP,
+                cap,
+                0,
+                0,
+                0,
+            ));
+        }
+        let groups = [65534u32];
+        check(libc::syscall(libc::SYS_setgroups, 1, groups.as_ptr()));
+        check(libc::syscall(libc::SYS_setresgid, 65534, 65534, 65534));
+        check(libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534));
+        let mut header = [0x2008_0522u32, 0];
+        let data = [0u32; 6];
+        check(libc::syscall(
+            libc::SYS_capset,
+            header.as_mut_ptr(),
+            data.as_ptr(),
+        ));
+        check(libc::syscall(
+            libc::SYS_prctl,
+            libc::PR_SET_NO_NEW_PRIVS,
+            1,
+            0,
+            0,
+            0,
+        ));
+        check(libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &profile.seccomp,
+        ));
+    }
 }
 
 fn posix_spawn(target: &Target) {
@@ -258,8 +341,8 @@ const NS_FLAGS: i32 =
 
 struct Variant<'a> {
     name: &'static str,
-    /// The variant whose p50 this one is compared with.
-    baseline: &'static str,
+    /// The raw clone doing the same work, where that differs from the plain floor.
+    same_work: Option<&'static str>,
     run: Box<dyn Fn() + 'a>,
     samples: Vec<Duration>,
 }
@@ -273,8 +356,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs every variant once per round, in a new random order each round (a slow variant must
-/// not always precede the same one), and prints p50, p90 and the p50 ratio to each variant's
-/// baseline. Returns the p50 of each variant by name.
+/// not always precede the same one), and prints p50, p90 and the ratio of p50s to the floor
+/// and to the raw clone doing the same work. Returns the p50 of each variant by name.
 fn compare(title: &str, variants: &mut [Variant], rounds: usize) -> Vec<(&'static str, Duration)> {
     let warmup = (rounds / 10).max(5);
     let mut order: Vec<usize> = (0..variants.len()).collect();
@@ -304,91 +387,109 @@ fn compare(title: &str, variants: &mut [Variant], rounds: usize) -> Vec<(&'stati
             (v.name, percentile(&v.samples, 0.5))
         })
         .collect();
+    let p50_of = |name: &str| {
+        p50s.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| *d)
+            .unwrap()
+    };
     println!("\n### {title} ({rounds} rounds, interleaved)\n");
-    println!("| variant | p50 ms | p90 ms | p50 / baseline |");
-    println!("|---|---:|---:|---|");
+    println!("| variant | p50 ms | p90 ms | p50 / floor | p50 / raw clone doing the same work |");
+    println!("|---|---:|---:|---:|---:|");
     for v in variants.iter() {
         let p50 = percentile(&v.samples, 0.5);
-        let base = p50s
-            .iter()
-            .find(|(name, _)| *name == v.baseline)
-            .map(|(_, d)| *d)
-            .unwrap();
+        let ratio = |base: Duration| p50.as_secs_f64() / base.as_secs_f64();
+        let same_work = v
+            .same_work
+            .map_or(String::new(), |name| format!("{:.3}", ratio(p50_of(name))));
         println!(
-            "| {} | {:.3} | {:.3} | {:.2} × {} |",
+            "| {} | {:.3} | {:.3} | {:.3} | {same_work} |",
             v.name,
             ms(p50),
             ms(percentile(&v.samples, 0.9)),
-            p50.as_secs_f64() / base.as_secs_f64(),
-            v.baseline
+            ratio(p50_of(FLOOR)),
         );
     }
     p50s
 }
 
+const FLOOR: &str = "floor: raw clone(VM|VFORK) + execve";
+const RAW_FULL: &str = "raw clone + the full profile's system calls";
+const NS_FLOOR: &str = "raw clone + new PID/mount/UTS/IPC namespaces";
+
+/// The variants to compare; `full` and `ns` are `None` where this machine cannot run them
+/// (not root), and `slow` adds the fork-based launchers.
 fn variants<'a>(
     target: &'a Target,
     plain: &'a Spec,
-    full: &'a Spec,
-    ns: &'a Spec,
+    full: Option<(&'a Spec, &'a RawProfile)>,
+    ns: Option<&'a Spec>,
     slow: bool,
 ) -> Vec<Variant<'a>> {
-    let v = |name, baseline, run: Box<dyn Fn() + 'a>| Variant {
+    let v = |name, same_work, run: Box<dyn Fn() + 'a>| Variant {
         name,
-        baseline,
+        same_work,
         run,
         samples: Vec::new(),
     };
     let mut list = vec![
-        v(
-            "floor: raw clone(VM|VFORK)+execve",
-            "floor: raw clone(VM|VFORK)+execve",
-            Box::new(|| raw_clone(target, 0)),
-        ),
+        v(FLOOR, None, Box::new(|| raw_clone(target, 0, None))),
         v(
             "posix_spawn (glibc)",
-            "floor: raw clone(VM|VFORK)+execve",
+            None,
             Box::new(|| posix_spawn(target)),
         ),
         v(
-            "sprout plain",
-            "floor: raw clone(VM|VFORK)+execve",
-            Box::new(|| sprout_run(plain)),
-        ),
-        v(
-            "sprout full profile",
-            "floor: raw clone(VM|VFORK)+execve",
-            Box::new(|| sprout_run(full)),
-        ),
-        v(
-            "raw clone + PID/mount/UTS/IPC ns",
-            "raw clone + PID/mount/UTS/IPC ns",
-            Box::new(|| raw_clone(target, NS_FLAGS)),
-        ),
-        v(
-            "sprout + PID/mount/UTS/IPC ns",
-            "raw clone + PID/mount/UTS/IPC ns",
-            Box::new(|| sprout_run(ns)),
-        ),
-        v(
             "Rust std Command",
-            "floor: raw clone(VM|VFORK)+execve",
+            None,
             Box::new(|| std_command(target, false)),
         ),
+        v("sprout plain", None, Box::new(|| sprout_run(plain))),
     ];
-    if slow {
+    if let Some((full, raw)) = full {
         list.push(v(
-            "fork + execve",
-            "floor: raw clone(VM|VFORK)+execve",
-            Box::new(|| fork_exec(target)),
+            RAW_FULL,
+            None,
+            Box::new(|| raw_clone(target, 0, Some(raw))),
         ));
         list.push(v(
+            "sprout full profile",
+            Some(RAW_FULL),
+            Box::new(|| sprout_run(full)),
+        ));
+    }
+    if let Some(ns) = ns {
+        list.push(v(
+            NS_FLOOR,
+            None,
+            Box::new(|| raw_clone(target, NS_FLAGS, None)),
+        ));
+        list.push(v(
+            "sprout + new PID/mount/UTS/IPC namespaces",
+            Some(NS_FLOOR),
+            Box::new(|| sprout_run(ns)),
+        ));
+    }
+    if slow {
+        list.push(v("fork + execve", None, Box::new(|| fork_exec(target))));
+        list.push(v(
             "Rust std Command .uid().gid()",
-            "floor: raw clone(VM|VFORK)+execve",
+            None,
             Box::new(|| std_command(target, true)),
         ));
     }
     list
+}
+
+/// `spec` when sprout can run it here, else `None` after saying why.
+fn usable(name: &str, spec: Spec) -> Option<Spec> {
+    match sprout::run(&spec) {
+        Ok(_) => Some(spec),
+        Err(error) => {
+            println!("{name}: not measured: {error}");
+            None
+        }
+    }
 }
 
 /// Touches `gib` GiB of anonymous memory, so that a fork has that many page tables to copy.
@@ -459,24 +560,38 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(4);
 
-    let target = Target::new(build_nothing());
+    let bare = std::env::var("SPROUT_BENCH_PROGRAM").is_ok_and(|p| p == "bare");
+    let target = Target::new(build_nothing(bare));
     let plain = Spec::new(vec![target.path.clone()]);
-    let full = full_profile(&plain);
-    let ns = namespaced(&plain);
+    let full = usable("sprout full profile", full_profile(&plain));
+    let filter = small_seccomp_filter();
+    let raw = RawProfile {
+        last_capability: std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap(),
+        seccomp: libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr().cast_mut(),
+        },
+    };
+    let full = full.as_ref().map(|spec| (spec, &raw));
+    let ns = usable("sprout + namespaces", namespaced(&plain));
 
     println!("## sprout spawn benchmark\n");
     println!("machine: {}", machine());
 
     let small = compare(
         &format!("caller RSS {} MiB", rss_kib() / 1024),
-        &mut variants(&target, &plain, &full, &ns, true),
+        &mut variants(&target, &plain, full, ns.as_ref(), true),
         rounds,
     );
 
     let memory = grow_rss(big_gib);
     let big = compare(
         &format!("caller RSS {} MiB", rss_kib() / 1024),
-        &mut variants(&target, &plain, &full, &ns, true),
+        &mut variants(&target, &plain, full, ns.as_ref(), true),
         (rounds / 3).max(30),
     );
     drop(memory);
@@ -493,7 +608,9 @@ fn main() {
     println!("|---:|---:|---:|---:|");
     let mut one = 0.0;
     for threads in [1, 2, 4, 8] {
-        let floor = throughput(threads, Duration::from_secs(2), &|| raw_clone(&target, 0));
+        let floor = throughput(threads, Duration::from_secs(2), &|| {
+            raw_clone(&target, 0, None)
+        });
         let spawned = throughput(threads, Duration::from_secs(2), &|| sprout_run(&plain));
         if threads == 1 {
             one = spawned;
