@@ -33,6 +33,23 @@ pub struct Plan<'a> {
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
+    /// Session, process group and terminal, as `tty::Prepared` decided.
+    pub tty: ChildTty,
+}
+
+/// What the child does about its session and terminal. `slot` is the terminal's fd in the
+/// child, after the fd layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildTty {
+    /// Stay in the caller's session and process group.
+    Stay,
+    /// setsid, and no controlling terminal.
+    NewSession,
+    /// Case 1: setsid, fchown the terminal to `owner` (a credentials change), TIOCSCTTY
+    /// without force.
+    OwnTerminal { slot: RawFd, owner: Option<u32> },
+    /// Case 2: setpgid(0, 0), then TIOCSPGRP to the new group.
+    CallerTerminal { slot: RawFd },
 }
 
 impl<'a> Plan<'a> {
@@ -55,6 +72,7 @@ impl<'a> Plan<'a> {
             fds: FdLayout::new(&spec.fds, exec_source),
             ignored_signals: ignored_signals().unwrap_or(!0),
             parent_pid: Some(std::process::id() as i32),
+            tty: ChildTty::Stay,
         }
     }
 }
