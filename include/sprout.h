@@ -305,8 +305,9 @@ int32_t sprout_tty_set_foreground(struct sprout_tty *tty, int32_t pgid);
 
 // Sends `sig` to the terminal's current foreground process group (as found by
 // `sprout_tty_foreground`). When no group is known nothing is signalled and the call returns
-// `-ESRCH`: a 0 or -1 never reaches kill(). The group is whatever has the terminal at that
-// moment, which after `sprout_tty_set_foreground` may be the caller's own.
+// `-ESRCH`: kill() never sees a pid of 0 or -1 (the caller's group, every process), so group
+// 1 is refused too. The group is whatever has the terminal at that moment, which after
+// `sprout_tty_set_foreground` may be the caller's own.
 int32_t sprout_tty_signal_foreground(struct sprout_tty *tty, int32_t sig);
 
 // Forgets the handle and closes its fd (once no other thread is using it). The process and

@@ -92,7 +92,8 @@ impl Tty {
 
     /// `tpgid` of the session leader, if that pid still names a process whose controlling
     /// terminal is this one. Whoever holds the pid then, its `tpgid` is this terminal's
-    /// foreground group, so a reused pid cannot give a wrong answer.
+    /// foreground group, so a reused pid cannot give a wrong answer (short of a process on a
+    /// pty of another devpts instance with the same device number).
     fn foreground_from_proc(&self) -> std::result::Result<i32, Errno> {
         let mut stat = [0u8; 1024];
         let len = File::open(format!("/proc/{}/stat", self.pid))

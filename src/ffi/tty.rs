@@ -81,8 +81,9 @@ pub extern "C" fn sprout_tty_set_foreground(tty: *mut sprout_tty, pgid: i32) -> 
 
 /// Sends `sig` to the terminal's current foreground process group (as found by
 /// `sprout_tty_foreground`). When no group is known nothing is signalled and the call returns
-/// `-ESRCH`: a 0 or -1 never reaches kill(). The group is whatever has the terminal at that
-/// moment, which after `sprout_tty_set_foreground` may be the caller's own.
+/// `-ESRCH`: kill() never sees a pid of 0 or -1 (the caller's group, every process), so group
+/// 1 is refused too. The group is whatever has the terminal at that moment, which after
+/// `sprout_tty_set_foreground` may be the caller's own.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_tty_signal_foreground(tty: *mut sprout_tty, sig: i32) -> i32 {
     with_errno(|| live(tty)?.signal_foreground(sig).map(|()| 0))
