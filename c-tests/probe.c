@@ -10,6 +10,13 @@
  *   say TEXT        print TEXT and a newline to stdout
  *   try-getppid     call getppid with syscall(2) and print "getppid=RESULT errno=ERRNO"
  *                   (errno 0 on success): shows what a seccomp filter does to a system call
+ *   tty             print "devtty=ok" when open("/dev/tty") works (the process has a controlling
+ *                   terminal), else "devtty=" and the error
+ *   reopen          print "reopen=ok" when /proc/self/fd/0 can be opened again for reading and
+ *                   writing, else "reopen=" and the error
+ *   tiocsti TEXT    push TEXT into the input of the terminal on fd 0 (TIOCSTI), then print
+ *                   "tiocsti=ok" or "tiocsti=" and the error
+ *   spew N          print N lines "spew 00000", "spew 00001", ...
  *
  * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
  * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -110,6 +118,21 @@ int main(int argc, char **argv) {
       fflush(stdout);
     } else if (!strcmp(cmd, "say") && i + 1 < argc) {
       printf("%s\n", argv[++i]);
+      fflush(stdout);
+    } else if (!strcmp(cmd, "tty") || !strcmp(cmd, "reopen")) {
+      int tty = !strcmp(cmd, "tty");
+      int fd = open(tty ? "/dev/tty" : "/proc/self/fd/0", O_RDWR | O_NOCTTY | O_CLOEXEC);
+      printf("%s=%s\n", tty ? "devtty" : "reopen", fd >= 0 ? "ok" : strerror(errno));
+      fflush(stdout);
+      if (fd >= 0) close(fd);
+    } else if (!strcmp(cmd, "tiocsti") && i + 1 < argc) {
+      const char *error = NULL;
+      for (const char *c = argv[++i]; *c && !error; c++)
+        if (ioctl(0, TIOCSTI, c) < 0) error = strerror(errno);
+      printf("tiocsti=%s\n", error ? error : "ok");
+      fflush(stdout);
+    } else if (!strcmp(cmd, "spew") && i + 1 < argc) {
+      for (long n = atol(argv[++i]), line = 0; line < n; line++) printf("spew %05ld\n", line);
       fflush(stdout);
     } else {
       fprintf(stderr, "probe: unknown command %s\n", cmd);

@@ -34,6 +34,13 @@
 // session and process group and `sprout_process.tty` is NULL.
 #define SPROUT_EXEC_NO_TTY (1u << 2)
 
+// setsid without taking a terminal: the process leads a new session that has no controlling
+// terminal, whatever its stdio is, and `sprout_process.tty` is NULL (with or without
+// `SPROUT_EXEC_NO_TTY`). For handing the caller's terminal to an untrusted program: outside
+// the terminal's session it cannot push input into it with TIOCSTI (CVE-2017-5226; the
+// reason for bubblewrap's `--new-session`), nor change its foreground group.
+#define SPROUT_EXEC_NEW_SESSION (1u << 3)
+
 // Where a spawn failed. The values are part of the C ABI (`enum sprout_stage`).
 enum sprout_stage
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -71,8 +78,9 @@ typedef uint32_t sprout_stage;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A terminal the library took for a process: owns its own duplicate of the terminal fd.
-// Opaque; free with `sprout_tty_release`.
+// The terminal a process got: owns its own close-on-exec duplicate of the terminal fd, so
+// the caller may close its fds right after the spawn. Opaque: a handle is a token the library
+// looks up among its live handles, never memory to read. Free with `sprout_tty_release`.
 typedef struct sprout_tty sprout_tty;
 
 // Identity of the new process, as ids inside its user namespace.
@@ -216,7 +224,8 @@ typedef struct sprout_exec_args {
 // What `sprout_exec_async` started.
 typedef struct sprout_process {
   int32_t pid;
-  // Non-NULL when stdio fds are terminals; free with `sprout_tty_release`.
+  // Non-NULL when one of fds[0..2] is a terminal that the process got (neither
+  // `SPROUT_EXEC_NO_TTY` nor `SPROUT_EXEC_NEW_SESSION`); free with `sprout_tty_release`.
   struct sprout_tty *tty;
 } sprout_process;
 
@@ -256,6 +265,22 @@ void sprout_exec_args_init(struct sprout_exec_args *args);
 // every other fd is closed, and the caller's fds and their flags are never changed. `fds` may
 // be NULL when `fds_len` is 0: the process then starts with no open fds.
 //
+// When one of fds[0..2] is a terminal, the process gets it (unless `SPROUT_EXEC_NO_TTY` or
+// `SPROUT_EXEC_NEW_SESSION`) and `out->tty` is its handle, in one of three ways:
+//  1. a terminal that is no session's controlling terminal (a fresh pseudo-terminal): the
+//     process leads a new session with it as controlling terminal, its group in the
+//     foreground, all before exec;
+//  2. the caller's own controlling terminal: the process leads a new process group in the
+//     caller's session, made the foreground group; once it ends, take the terminal back with
+//     `sprout_tty_set_foreground(tty, getpgrp())`;
+//  3. another session's controlling terminal: `-EPERM`, stage TTY; it is never taken from
+//     its session, even by root.
+//
+// Two different terminals among fds[0..2] are `-EINVAL`, stage ARGS. Without a terminal the
+// process stays in the caller's session and process group. When `credentials` are given, a
+// terminal of case 1 is handed to their uid (fchown, the group stays); the caller's own
+// terminal (case 2) never changes owner.
+//
 // The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
 // library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller
 // receives SIGCHLD when it ends.
@@ -266,6 +291,8 @@ int32_t sprout_exec_async(const struct sprout_exec_args *args,
                           struct sprout_error *err);
 
 // `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
+// When the process got the caller's own controlling terminal, the terminal goes back to the
+// foreground group that had it before the spawn once the process has ended.
 int32_t sprout_exec(const struct sprout_exec_args *args,
                     const int32_t *fds,
                     size_t fds_len,
@@ -301,23 +328,45 @@ int32_t sprout_list(const char *container_id, int32_t *pids, size_t capacity, si
 // Sends `sig` to every live process of `container_id`; returns how many were signalled.
 int32_t sprout_signal_container(const char *container_id, int32_t sig);
 
-// The handle's duplicate of the terminal fd, still owned by the handle.
-int32_t sprout_tty_fd(const struct sprout_tty *_tty);
+// The handle's fd of the terminal (close-on-exec), still owned by the handle: do not close
+// it. `-EBADF` for anything but a live handle, as for every `sprout_tty_*` function.
+int32_t sprout_tty_fd(const struct sprout_tty *tty);
 
-// Sets the terminal's window size (TIOCSWINSZ); the foreground group gets SIGWINCH.
-int32_t sprout_tty_resize(struct sprout_tty *_tty, uint16_t _rows, uint16_t _cols);
+// Sets the terminal's window size (TIOCSWINSZ, pixel sizes 0); the kernel sends SIGWINCH to
+// its foreground process group.
+int32_t sprout_tty_resize(struct sprout_tty *tty, uint16_t rows, uint16_t cols);
 
-// The terminal's foreground process group.
-int32_t sprout_tty_foreground(const struct sprout_tty *_tty, int32_t *_pgid);
+// Stores the terminal's foreground process group in `*pgid` (`-EINVAL` when NULL). Works
+// from outside the terminal's session too, where tcgetpgrp() fails with ENOTTY: the answer
+// then comes from /proc/PID/stat of the session leader the library started. `-ESRCH` when
+// the terminal has no foreground group (its session has ended).
+int32_t sprout_tty_foreground(const struct sprout_tty *tty, int32_t *pgid);
 
-// Makes `pgid` the terminal's foreground process group.
-int32_t sprout_tty_set_foreground(struct sprout_tty *_tty, int32_t _pgid);
+// Makes `pgid` (> 0) the terminal's foreground process group: tcsetpgrp with SIGTTOU blocked
+// on the calling thread, so it works from a background group, as shells do. Only when the
+// terminal is the caller's own controlling terminal (the process was started in the caller's
+// session): with a terminal the process took for a session of its own, the kernel allows
+// this to members of that session only, and the call returns `-EPERM`.
+int32_t sprout_tty_set_foreground(struct sprout_tty *tty, int32_t pgid);
 
-// Sends `sig` to the terminal's foreground process group.
-int32_t sprout_tty_signal_foreground(struct sprout_tty *_tty, int32_t _sig);
+// Sends `sig` to the terminal's current foreground process group (as found by
+// `sprout_tty_foreground`). When no group is known nothing is signalled and the call returns
+// `-ESRCH`: kill() never sees a pid of 0 or -1 (the caller's group, every process), so group
+// 1 is refused too. The group is whatever has the terminal at that moment, which after
+// `sprout_tty_set_foreground` may be the caller's own.
+int32_t sprout_tty_signal_foreground(struct sprout_tty *tty, int32_t sig);
 
-// Frees the handle and closes its fd.
-int32_t sprout_tty_release(struct sprout_tty *_tty);
+// Forgets the handle and closes its fd (once no other thread is using it). The process and
+// its terminal are not affected. `-EBADF` for a handle already released, NULL, or a pointer
+// the library never returned.
+int32_t sprout_tty_release(struct sprout_tty *tty);
+
+// Opens a new pseudo-terminal pair of `rows` x `cols`: `*master` and `*slave` receive fds
+// that are close-on-exec and opened with O_NOCTTY (neither becomes the caller's controlling
+// terminal). The slave is opened through the master (TIOCGPTPEER), never by path. Pass the
+// slave as fds[0..2] for a process that gets it as its controlling terminal (a new session),
+// keep the master to drive it. Both pointers are required; they are written only on success.
+int32_t sprout_openpty(int32_t *master, int32_t *slave, uint16_t rows, uint16_t cols);
 
 #ifdef __cplusplus
 }  // extern "C"

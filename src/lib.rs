@@ -4,15 +4,17 @@
 //! The crate has three rooms:
 //! - `ffi`: the C ABI (`include/sprout.h`), the only code that reads pointers from C;
 //! - this safe core: describe a process with a [`Spec`], [`spawn`] it, then [`wait`],
-//!   [`signal`] or [`release`] it by pid;
+//!   [`signal`] or [`release`] it by pid, and drive its terminal through its [`Tty`];
 //! - `spawn`: the engine, whose `child` module is the unsafe path between clone and execve.
 
 pub mod error;
 mod ffi;
 mod names;
+mod procfs;
 mod spawn;
 pub mod spec;
 mod table;
+mod tty;
 
 use std::os::fd::OwnedFd;
 use std::time::Duration;
@@ -21,11 +23,14 @@ pub use error::{Error, Result, Stage};
 pub use nix::errno::Errno;
 pub use spawn::DEFAULT_PATH;
 pub use spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
+pub use tty::{Tty, TtySession, openpty};
 
 /// A process sprout started and tracks until it is waited for or released.
 #[derive(Debug)]
 pub struct Process {
     pub pid: i32,
+    /// The terminal it got, when stdio was a terminal (see [`Terminal`]).
+    pub tty: Option<Tty>,
 }
 
 /// Starts the process `spec` describes and returns once it runs the new program; nothing
@@ -33,7 +38,10 @@ pub struct Process {
 pub fn spawn(spec: &Spec) -> Result<Process> {
     let spawned = spawn::spawn(spec)?;
     table::insert(spawned.pid, spawned.pidfd, spec.container_id.as_deref());
-    Ok(Process { pid: spawned.pid })
+    Ok(Process {
+        pid: spawned.pid,
+        tty: spawned.tty,
+    })
 }
 
 /// Waits for `pid` (`None`: as long as it takes), reaps it and returns its raw wait status
@@ -43,10 +51,16 @@ pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
     table::wait(pid, timeout)
 }
 
-/// [`spawn`] and [`wait`]: the raw wait status of the finished process.
+/// [`spawn`] and [`wait`]: the raw wait status of the finished process. When the process got
+/// the caller's own terminal, the terminal goes back to the foreground group that had it
+/// before, as a shell does when a foreground job ends.
 pub fn run(spec: &Spec) -> Result<i32> {
     let process = spawn(spec)?;
-    wait(process.pid, None)
+    let status = wait(process.pid, None);
+    if let Some(tty) = &process.tty {
+        tty.give_back();
+    }
+    status
 }
 
 /// Sends `signal` to a tracked process through its pidfd: `ESRCH` when sprout does not track

@@ -66,14 +66,21 @@ pub struct IdMap {
     pub count: u32,
 }
 
-/// What to do when stdio is a terminal.
+/// What to do about sessions and a terminal on stdio (see the `tty` module).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Terminal {
-    /// Give the process the terminal its stdio names, if any.
+    /// Give the process the terminal its stdio names, if any: a new session with it as the
+    /// controlling terminal, or, when it is the caller's own, a new foreground process group
+    /// in the caller's session. Without a terminal, stay in the caller's session and group.
     #[default]
     Auto,
-    /// Never treat terminal stdio as a controlling terminal (`SPROUT_EXEC_NO_TTY`).
+    /// Never treat terminal stdio as a controlling terminal: stay in the caller's session and
+    /// process group (`SPROUT_EXEC_NO_TTY`).
     Ignore,
+    /// A new session without a controlling terminal, whatever stdio is
+    /// (`SPROUT_EXEC_NEW_SESSION`): a program handed the caller's terminal cannot push input
+    /// into it with TIOCSTI.
+    NewSession,
 }
 
 /// Everything about a process to start. `Spec::new(argv)` is a plain spawn: empty environment,
@@ -197,9 +204,6 @@ impl Spec {
         }
         if self.cgroup.is_some() {
             return unsupported("cgroup_fd");
-        }
-        if self.terminal == Terminal::Auto && self.stdio_is_terminal() {
-            return unsupported("a terminal on stdio (set SPROUT_EXEC_NO_TTY)");
         }
         Ok(())
     }
@@ -326,15 +330,6 @@ impl Spec {
             ));
         }
         Ok(())
-    }
-
-    fn stdio_is_terminal(&self) -> bool {
-        // SAFETY: isatty only queries an fd `validate` has found open.
-        self.fds
-            .iter()
-            .take(3)
-            .flatten()
-            .any(|&fd| unsafe { libc::isatty(fd) } == 1)
     }
 }
 

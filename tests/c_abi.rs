@@ -3,12 +3,13 @@
 
 mod common;
 
-use common::c::run_c_test;
+use common::c::{run_c_test, run_c_test_with};
 
 /// Fails when a c-tests/test_*.c file has no Rust test below, so none is forgotten.
 #[test]
 fn every_c_test_file_is_run() {
-    let listed = include_str!("c_abi.rs");
+    // Without whitespace, so that rustfmt's line breaks do not matter.
+    let listed: String = include_str!("c_abi.rs").split_whitespace().collect();
     for entry in std::fs::read_dir(common::c::root().join("c-tests")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if let Some(stem) = name
@@ -16,7 +17,8 @@ fn every_c_test_file_is_run() {
             .and_then(|n| n.strip_suffix(".c"))
         {
             assert!(
-                listed.contains(&format!("run_c_test(\"{stem}\")")),
+                listed.contains(&format!("run_c_test(\"{stem}\")"))
+                    || listed.contains(&format!("run_c_test_with(\"{stem}\",")),
                 "c-tests/{name} is not run by tests/c_abi.rs"
             );
         }
@@ -31,4 +33,18 @@ fn core() {
 #[test]
 fn privileges() {
     run_c_test("privileges");
+}
+
+#[test]
+fn tty() {
+    run_c_test("tty");
+}
+
+/// Under AddressSanitizer: misused handles must not touch freed memory.
+#[test]
+fn tty_misuse() {
+    run_c_test_with(
+        "tty_misuse",
+        &["-fsanitize=address", "-fno-omit-frame-pointer"],
+    );
 }

@@ -12,8 +12,10 @@ use crate::error::{Error, Result};
 use crate::spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
 
 /// The flags this library knows.
-pub(crate) const KNOWN_FLAGS: u32 =
-    SPROUT_EXEC_NO_NEW_PRIVS | SPROUT_EXEC_INHERIT_ENV | SPROUT_EXEC_NO_TTY;
+pub(crate) const KNOWN_FLAGS: u32 = SPROUT_EXEC_NO_NEW_PRIVS
+    | SPROUT_EXEC_INHERIT_ENV
+    | SPROUT_EXEC_NO_TTY
+    | SPROUT_EXEC_NEW_SESSION;
 
 /// The largest `size` accepted, as for clone3: a page.
 const MAX_ARGS_SIZE: usize = 4096;
@@ -139,7 +141,9 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
             fd => Err(bad(Errno::EBADF, format!("fds[{i}] = {fd}"))),
         })
         .collect::<Result<_>>()?;
-    spec.terminal = if args.flags & SPROUT_EXEC_NO_TTY != 0 {
+    spec.terminal = if args.flags & SPROUT_EXEC_NEW_SESSION != 0 {
+        Terminal::NewSession
+    } else if args.flags & SPROUT_EXEC_NO_TTY != 0 {
         Terminal::Ignore
     } else {
         Terminal::Auto

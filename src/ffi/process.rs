@@ -53,6 +53,22 @@ pub extern "C" fn sprout_exec_args_init(args: *mut sprout_exec_args) {
 /// every other fd is closed, and the caller's fds and their flags are never changed. `fds` may
 /// be NULL when `fds_len` is 0: the process then starts with no open fds.
 ///
+/// When one of fds[0..2] is a terminal, the process gets it (unless `SPROUT_EXEC_NO_TTY` or
+/// `SPROUT_EXEC_NEW_SESSION`) and `out->tty` is its handle, in one of three ways:
+///  1. a terminal that is no session's controlling terminal (a fresh pseudo-terminal): the
+///     process leads a new session with it as controlling terminal, its group in the
+///     foreground, all before exec;
+///  2. the caller's own controlling terminal: the process leads a new process group in the
+///     caller's session, made the foreground group; once it ends, take the terminal back with
+///     `sprout_tty_set_foreground(tty, getpgrp())`;
+///  3. another session's controlling terminal: `-EPERM`, stage TTY; it is never taken from
+///     its session, even by root.
+///
+/// Two different terminals among fds[0..2] are `-EINVAL`, stage ARGS. Without a terminal the
+/// process stays in the caller's session and process group. When `credentials` are given, a
+/// terminal of case 1 is handed to their uid (fchown, the group stays); the caller's own
+/// terminal (case 2) never changes owner.
+///
 /// The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
 /// library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller
 /// receives SIGCHLD when it ends.
@@ -72,12 +88,16 @@ pub unsafe extern "C" fn sprout_exec_async(
         let spec = unsafe { super::args::read(args, fds, fds_len) }?;
         let process = crate::spawn(&spec)?;
         out.pid = process.pid;
-        out.tty = std::ptr::null_mut();
+        out.tty = process
+            .tty
+            .map_or(std::ptr::null_mut(), super::tty::register);
         Ok(0)
     })
 }
 
 /// `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
+/// When the process got the caller's own controlling terminal, the terminal goes back to the
+/// foreground group that had it before the spawn once the process has ended.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sprout_exec(
     args: *const sprout_exec_args,

@@ -1,45 +1,118 @@
-//! The C faces of the TTY handle. No function here trusts the pointer it is given: a handle is
-//! looked up among the live ones first, and anything else is `-EBADF`.
+//! The C faces of the TTY handle, and `sprout_openpty`.
 //!
-//! Until terminals are supported (stdio terminals are refused with `-ENOTSUP`), no handle is
-//! ever live, so every call answers `-EBADF`.
+//! A `sprout_tty *` is a token, not memory: every live handle is kept in a process-wide map
+//! under its token, and each function looks the pointer's value up there before anything else.
+//! Tokens are never reused, so a released handle, NULL, or any pointer the library did not
+//! return is `-EBADF`, and nothing is ever read through it. The map holds an `Arc`, so a
+//! release from one thread while another uses the handle closes the fd only when that use is
+//! over.
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nix::errno::Errno;
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
 
 use super::types::sprout_tty;
+use super::{with_errno, writable};
+use crate::tty::Tty;
 
-const NOT_A_HANDLE: i32 = -libc::EBADF;
+static LIVE: Lazy<Mutex<HashMap<usize, Arc<Tty>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
 
-/// The handle's duplicate of the terminal fd, still owned by the handle.
-#[unsafe(no_mangle)]
-pub extern "C" fn sprout_tty_fd(_tty: *const sprout_tty) -> i32 {
-    NOT_A_HANDLE
+/// The next token divided by `TOKEN_STRIDE`. Starting high keeps tokens clear of small
+/// integers a caller might mix them up with.
+static NEXT: AtomicUsize = AtomicUsize::new(0x1000);
+
+/// Tokens are spaced and aligned like allocations, for callers that check pointer alignment.
+const TOKEN_STRIDE: usize = 16;
+
+/// Makes `tty` a live handle and returns its token.
+pub(crate) fn register(tty: Tty) -> *mut sprout_tty {
+    let token = NEXT.fetch_add(1, Ordering::Relaxed) * TOKEN_STRIDE;
+    LIVE.lock().insert(token, Arc::new(tty));
+    std::ptr::without_provenance_mut(token)
 }
 
-/// Sets the terminal's window size (TIOCSWINSZ); the foreground group gets SIGWINCH.
-#[unsafe(no_mangle)]
-pub extern "C" fn sprout_tty_resize(_tty: *mut sprout_tty, _rows: u16, _cols: u16) -> i32 {
-    NOT_A_HANDLE
+/// The live handle behind `tty`, looked up by the pointer's value alone.
+fn live(tty: *const sprout_tty) -> Result<Arc<Tty>, Errno> {
+    LIVE.lock().get(&tty.addr()).cloned().ok_or(Errno::EBADF)
 }
 
-/// The terminal's foreground process group.
+/// The handle's fd of the terminal (close-on-exec), still owned by the handle: do not close
+/// it. `-EBADF` for anything but a live handle, as for every `sprout_tty_*` function.
 #[unsafe(no_mangle)]
-pub extern "C" fn sprout_tty_foreground(_tty: *const sprout_tty, _pgid: *mut i32) -> i32 {
-    NOT_A_HANDLE
+pub extern "C" fn sprout_tty_fd(tty: *const sprout_tty) -> i32 {
+    with_errno(|| Ok(live(tty)?.fd().as_raw_fd()))
 }
 
-/// Makes `pgid` the terminal's foreground process group.
+/// Sets the terminal's window size (TIOCSWINSZ, pixel sizes 0); the kernel sends SIGWINCH to
+/// its foreground process group.
 #[unsafe(no_mangle)]
-pub extern "C" fn sprout_tty_set_foreground(_tty: *mut sprout_tty, _pgid: i32) -> i32 {
-    NOT_A_HANDLE
+pub extern "C" fn sprout_tty_resize(tty: *mut sprout_tty, rows: u16, cols: u16) -> i32 {
+    with_errno(|| live(tty)?.resize(rows, cols).map(|()| 0))
 }
 
-/// Sends `sig` to the terminal's foreground process group.
+/// Stores the terminal's foreground process group in `*pgid` (`-EINVAL` when NULL). Works
+/// from outside the terminal's session too, where tcgetpgrp() fails with ENOTTY: the answer
+/// then comes from /proc/PID/stat of the session leader the library started. `-ESRCH` when
+/// the terminal has no foreground group (its session has ended).
 #[unsafe(no_mangle)]
-pub extern "C" fn sprout_tty_signal_foreground(_tty: *mut sprout_tty, _sig: i32) -> i32 {
-    NOT_A_HANDLE
+pub extern "C" fn sprout_tty_foreground(tty: *const sprout_tty, pgid: *mut i32) -> i32 {
+    with_errno(|| {
+        let tty = live(tty)?;
+        let pgid = writable(pgid)?.ok_or(Errno::EINVAL)?;
+        *pgid = tty.foreground()?;
+        Ok(0)
+    })
 }
 
-/// Frees the handle and closes its fd.
+/// Makes `pgid` (> 0) the terminal's foreground process group: tcsetpgrp with SIGTTOU blocked
+/// on the calling thread, so it works from a background group, as shells do. Only when the
+/// terminal is the caller's own controlling terminal (the process was started in the caller's
+/// session): with a terminal the process took for a session of its own, the kernel allows
+/// this to members of that session only, and the call returns `-EPERM`.
 #[unsafe(no_mangle)]
-pub extern "C" fn sprout_tty_release(_tty: *mut sprout_tty) -> i32 {
-    NOT_A_HANDLE
+pub extern "C" fn sprout_tty_set_foreground(tty: *mut sprout_tty, pgid: i32) -> i32 {
+    with_errno(|| live(tty)?.set_foreground(pgid).map(|()| 0))
+}
+
+/// Sends `sig` to the terminal's current foreground process group (as found by
+/// `sprout_tty_foreground`). When no group is known nothing is signalled and the call returns
+/// `-ESRCH`: kill() never sees a pid of 0 or -1 (the caller's group, every process), so group
+/// 1 is refused too. The group is whatever has the terminal at that moment, which after
+/// `sprout_tty_set_foreground` may be the caller's own.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_tty_signal_foreground(tty: *mut sprout_tty, sig: i32) -> i32 {
+    with_errno(|| live(tty)?.signal_foreground(sig).map(|()| 0))
+}
+
+/// Forgets the handle and closes its fd (once no other thread is using it). The process and
+/// its terminal are not affected. `-EBADF` for a handle already released, NULL, or a pointer
+/// the library never returned.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_tty_release(tty: *mut sprout_tty) -> i32 {
+    with_errno(|| {
+        let released = LIVE.lock().remove(&tty.addr());
+        released.map(|_| 0).ok_or(Errno::EBADF)
+    })
+}
+
+/// Opens a new pseudo-terminal pair of `rows` x `cols`: `*master` and `*slave` receive fds
+/// that are close-on-exec and opened with O_NOCTTY (neither becomes the caller's controlling
+/// terminal). The slave is opened through the master (TIOCGPTPEER), never by path. Pass the
+/// slave as fds[0..2] for a process that gets it as its controlling terminal (a new session),
+/// keep the master to drive it. Both pointers are required; they are written only on success.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_openpty(master: *mut i32, slave: *mut i32, rows: u16, cols: u16) -> i32 {
+    with_errno(|| {
+        let master = writable(master)?.ok_or(Errno::EINVAL)?;
+        let slave = writable(slave)?.ok_or(Errno::EINVAL)?;
+        let (master_fd, slave_fd) = crate::tty::openpty(rows, cols)?;
+        *master = master_fd.into_raw_fd();
+        *slave = slave_fd.into_raw_fd();
+        Ok(0)
+    })
 }

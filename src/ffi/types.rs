@@ -18,6 +18,12 @@ pub const SPROUT_EXEC_INHERIT_ENV: u32 = 1u32 << 1;
 /// Never treat terminal stdio as a controlling terminal: the process stays in the caller's
 /// session and process group and `sprout_process.tty` is NULL.
 pub const SPROUT_EXEC_NO_TTY: u32 = 1u32 << 2;
+/// setsid without taking a terminal: the process leads a new session that has no controlling
+/// terminal, whatever its stdio is, and `sprout_process.tty` is NULL (with or without
+/// `SPROUT_EXEC_NO_TTY`). For handing the caller's terminal to an untrusted program: outside
+/// the terminal's session it cannot push input into it with TIOCSTI (CVE-2017-5226; the
+/// reason for bubblewrap's `--new-session`), nor change its foreground group.
+pub const SPROUT_EXEC_NEW_SESSION: u32 = 1u32 << 3;
 
 /// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
 /// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
@@ -175,8 +181,9 @@ pub struct sprout_exec_args {
     pub container_id: *const c_char,
 }
 
-/// A terminal the library took for a process: owns its own duplicate of the terminal fd.
-/// Opaque; free with `sprout_tty_release`.
+/// The terminal a process got: owns its own close-on-exec duplicate of the terminal fd, so
+/// the caller may close its fds right after the spawn. Opaque: a handle is a token the library
+/// looks up among its live handles, never memory to read. Free with `sprout_tty_release`.
 pub struct sprout_tty {
     _private: [u8; 0],
 }
@@ -185,6 +192,7 @@ pub struct sprout_tty {
 #[repr(C)]
 pub struct sprout_process {
     pub pid: i32,
-    /// Non-NULL when stdio fds are terminals; free with `sprout_tty_release`.
+    /// Non-NULL when one of fds[0..2] is a terminal that the process got (neither
+    /// `SPROUT_EXEC_NO_TTY` nor `SPROUT_EXEC_NEW_SESSION`); free with `sprout_tty_release`.
     pub tty: *mut sprout_tty,
 }

@@ -20,7 +20,7 @@ use libc::c_int;
 
 pub(super) mod privileges;
 
-use super::plan::{Exec, Plan, SeccompWhen};
+use super::plan::{ChildTty, Exec, Plan, SeccompWhen};
 use super::report::Report;
 use super::sys::sys;
 use crate::error::Stage;
@@ -93,7 +93,14 @@ fn run(ctx: &Context) -> Step {
     report.enter(Stage::Fds);
     lay_out_fds(ctx)?;
 
-    // [tty: session, controlling terminal, foreground group]
+    // All of the terminal step comes after the fd layout: the terminal is then at the fd the
+    // program will have it at, wherever the layout moved the caller's fd, and setsid or
+    // setpgid earlier would gain nothing (no step in between depends on the session). It
+    // comes before the credentials change, while TIOCSCTTY on a write-only fd and fchown
+    // still have CAP_SYS_ADMIN and CAP_CHOWN.
+    report.enter(Stage::Tty);
+    set_up_terminal(plan)?;
+
     privileges::set_rlimits(plan, report)?;
 
     report.enter(Stage::Chdir);
@@ -129,6 +136,83 @@ fn run(ctx: &Context) -> Step {
 
     report.enter(Stage::Exec);
     exec(plan)
+}
+
+/// What a failed TTY step was doing: the report's item for that stage.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TtyItem {
+    Setsid,
+    Owner,
+    TakeTerminal,
+    Setpgid,
+    Foreground,
+}
+
+impl TtyItem {
+    pub fn from_u32(item: u32) -> Option<TtyItem> {
+        [
+            TtyItem::Setsid,
+            TtyItem::Owner,
+            TtyItem::TakeTerminal,
+            TtyItem::Setpgid,
+            TtyItem::Foreground,
+        ]
+        .get(item as usize)
+        .copied()
+    }
+}
+
+/// Session, process group and controlling terminal, as the parent decided (see `ChildTty`).
+fn set_up_terminal(plan: &Plan) -> Step {
+    // SAFETY: setsid takes no arguments.
+    let setsid = || unsafe { sys!(libc::SYS_setsid) }.on(TtyItem::Setsid as u32);
+    match plan.tty {
+        ChildTty::Stay => {}
+        ChildTty::NewSession => {
+            setsid()?;
+        }
+        ChildTty::OwnTerminal { slot, owner } => {
+            setsid()?;
+            if let Some(uid) = owner {
+                hand_over_terminal(slot, uid).on(TtyItem::Owner as u32)?;
+            }
+            // Without force (0): the kernel refuses a terminal that is another session's
+            // controlling terminal (EPERM), even to root, instead of taking it from that
+            // session. Taking it also makes this process's group the foreground group.
+            // SAFETY: an ioctl with integer arguments on our own fd.
+            unsafe { sys!(libc::SYS_ioctl, slot, libc::TIOCSCTTY, 0) }
+                .on(TtyItem::TakeTerminal as u32)?;
+        }
+        ChildTty::CallerTerminal { slot } => {
+            // SAFETY: setpgid and getpid take plain integers.
+            unsafe { sys!(libc::SYS_setpgid, 0, 0) }.on(TtyItem::Setpgid as u32)?;
+            let pgid =
+                unsafe { sys!(libc::SYS_getpid) }.on(TtyItem::Setpgid as u32)? as libc::pid_t;
+            // The raw ioctl behind tcsetpgrp. Every signal is still blocked, and for a group
+            // that blocks SIGTTOU the kernel allows the change from the background instead
+            // of stopping the group.
+            // SAFETY: TIOCSPGRP reads one pid_t from this stack.
+            unsafe { sys!(libc::SYS_ioctl, slot, libc::TIOCSPGRP, &raw const pgid) }
+                .on(TtyItem::Foreground as u32)?;
+        }
+    }
+    Ok(())
+}
+
+/// fchown of the terminal to `uid`, as login and runc do, so that the process can still
+/// reopen it (/proc/self/fd/N) once its credentials change. The group stays (usually `tty`),
+/// and a terminal that is already `uid`'s is left alone.
+fn hand_over_terminal(slot: RawFd, uid: u32) -> Result<(), i32> {
+    // SAFETY: an all-zero `struct stat` is valid plain data, on this stack.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat fills the stat on this stack.
+    unsafe { sys!(libc::SYS_fstat, slot, &raw mut stat) }?;
+    if stat.st_uid != uid {
+        // SAFETY: fchown with integers; a group of -1 leaves the group unchanged.
+        unsafe { sys!(libc::SYS_fchown, slot, uid, u32::MAX) }?;
+    }
+    Ok(())
 }
 
 /// The kernel's `struct sigaction` (x86_64 and aarch64 share this layout).

@@ -17,6 +17,7 @@ use crate::error::{Error, Result, Stage};
 use crate::names;
 use crate::spec::{Capabilities, Program, Spec};
 use crate::table::{self, Block};
+use crate::tty::{Prepared, Tty};
 use child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
@@ -27,12 +28,16 @@ use plan::{Exec, Plan};
 use report::Outcome;
 use sys::sys;
 
+pub(crate) use child::TtyItem;
+pub(crate) use plan::ChildTty;
 pub use plan::DEFAULT_PATH;
 
 /// A process that has exec'd, not yet registered anywhere.
 pub struct Spawned {
     pub pid: i32,
     pub pidfd: OwnedFd,
+    /// The terminal the process got, if any.
+    pub tty: Option<Tty>,
 }
 
 /// Set once a child found close_range missing, so later children go straight to the
@@ -42,14 +47,18 @@ static CLOSE_RANGE_MISSING: AtomicBool = AtomicBool::new(false);
 /// Starts the process `spec` describes and returns once it has exec'd; nothing waits for it.
 pub fn spawn(spec: &Spec) -> Result<Spawned> {
     spec.validate()?;
-    let plan = Plan::new(spec);
+    let terminal = Prepared::for_spec(spec)?;
+    let mut plan = Plan::new(spec);
+    plan.tty = terminal.child;
     let area = SpawnArea::take().map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))?;
-    let result = spawn_on(&plan, &area);
+    let result = spawn_on(&plan, &area, &terminal);
     area.put_back();
-    result
+    let mut spawned = result?;
+    spawned.tty = terminal.into_handle(spawned.pid);
+    Ok(spawned)
 }
 
-fn spawn_on(plan: &Plan, area: &SpawnArea) -> Result<Spawned> {
+fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawned> {
     let report = area.report();
     report.reset();
     let mut fd_scratch = plan.fds.sources.clone();
@@ -88,17 +97,20 @@ fn spawn_on(plan: &Plan, area: &SpawnArea) -> Result<Spawned> {
         Outcome::Exec => Ok(Spawned {
             pid: cloned.pid,
             pidfd: cloned.pidfd,
+            tty: None,
         }),
         Outcome::Failed { stage, errno, item } => {
             reap(&cloned.pidfd);
-            Err(Error::new(
-                stage,
-                Errno::from_raw(errno),
-                subject(plan, stage, errno, item),
-            ))
+            terminal.undo(cloned.pid);
+            let subject = match stage {
+                Stage::Tty => terminal.subject(item, errno),
+                _ => subject(plan, stage, errno, item),
+            };
+            Err(Error::new(stage, Errno::from_raw(errno), subject))
         }
         Outcome::Died { stage } => {
             let status = reap(&cloned.pidfd);
+            terminal.undo(cloned.pid);
             Err(Error::new(
                 stage,
                 Errno::EINTR,

@@ -6,6 +6,7 @@
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
+use crate::procfs::stat_field;
 use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
@@ -37,6 +38,23 @@ pub struct Plan<'a> {
     pub rlimits: Vec<RlimitStep>,
     pub capabilities: Option<CapabilitySteps>,
     pub seccomp: Option<SeccompStep>,
+    /// Session, process group and terminal, as `tty::Prepared` decided.
+    pub tty: ChildTty,
+}
+
+/// What the child does about its session and terminal. `slot` is the terminal's fd in the
+/// child, after the fd layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildTty {
+    /// Stay in the caller's session and process group.
+    Stay,
+    /// setsid, and no controlling terminal.
+    NewSession,
+    /// Case 1: setsid, fchown the terminal to `owner` (a credentials change), TIOCSCTTY
+    /// without force.
+    OwnTerminal { slot: RawFd, owner: Option<u32> },
+    /// Case 2: setpgid(0, 0), then TIOCSPGRP to the new group.
+    CallerTerminal { slot: RawFd },
 }
 
 impl<'a> Plan<'a> {
@@ -88,11 +106,12 @@ impl<'a> Plan<'a> {
                     SeccompWhen::BeforeCredentials
                 },
             }),
+            tty: ChildTty::Stay,
         }
     }
 }
 
-/// The caller's ignored signals, from the `sigignore` field of /proc/self/stat: one read
+/// The caller's ignored signals, from field 33 (`sigignore`) of /proc/self/stat: one read
 /// instead of a query per signal. A disposition another thread changes during the spawn may
 /// be seen either way, as it would be by any ordering of the two calls.
 fn ignored_signals() -> Option<u64> {
@@ -100,18 +119,7 @@ fn ignored_signals() -> Option<u64> {
     let mut buffer = [0u8; 1024];
     let mut file = std::fs::File::open("/proc/self/stat").ok()?;
     let len = file.read(&mut buffer).ok()?;
-    stat_sigignore(buffer.get(..len)?)
-}
-
-/// Field 33 of a /proc/PID/stat line, `sigignore`. The command name (field 2) may hold spaces
-/// and parentheses, so fields are counted from the last ')'.
-fn stat_sigignore(stat: &[u8]) -> Option<u64> {
-    let after_name = stat.iter().rposition(|&b| b == b')')? + 1;
-    let field = std::str::from_utf8(&stat[after_name..])
-        .ok()?
-        .split_ascii_whitespace()
-        .nth(33 - 3)?;
-    field.parse().ok()
+    stat_field(buffer.get(..len)?, 33)
 }
 
 /// One prlimit64 call on the child itself.
@@ -247,13 +255,6 @@ mod tests {
 
     fn cs(s: &str) -> CString {
         CString::new(s).unwrap()
-    }
-
-    #[test]
-    fn sigignore_is_read_past_a_command_name_with_spaces_and_parentheses() {
-        let stat = b"42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5 1000 100 \
-            18446744073709551615 1 1 0 0 0 0 0 4096 16386 0 0 0 17 1 0 0 0 0 0\n";
-        assert_eq!(stat_sigignore(stat), Some(4096));
     }
 
     #[test]

@@ -28,7 +28,10 @@ pub fn build_dir() -> &'static Path {
                 .to_string_lossy()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let lib = profile_dir().join("libsprout.so");
+        // `cargo test` writes the cdylib to deps/ and copies it up to target/<profile> only on
+        // `cargo build`, so the copy there is missing on a clean checkout or stale after an
+        // edit: deps/ holds the one built for this run.
+        let lib = profile_dir().join("deps/libsprout.so");
         assert!(lib.exists(), "{} was not built", lib.display());
         let link = dir.join("libsprout.so.1");
         let _ = std::fs::remove_file(&link);
@@ -99,7 +102,18 @@ pub fn compile(source: &str, output: &str, extra: &[&str]) -> PathBuf {
 
 /// Builds c-tests/test_<name>.c and runs it; its TAP-style output is shown on failure.
 pub fn run_c_test(name: &str) {
-    let binary = compile(&format!("test_{name}.c"), &format!("test_{name}"), &[]);
-    let stdout = check(Command::new(&binary).env("SPROUT_PROBE", probe()));
+    run_c_test_with(name, &[]);
+}
+
+/// `run_c_test` with extra compiler flags, e.g. `-fsanitize=address`.
+pub fn run_c_test_with(name: &str, flags: &[&str]) {
+    let binary = compile(&format!("test_{name}.c"), &format!("test_{name}"), flags);
+    // LeakSanitizer is off: leaks are not what these tests look for, and it needs ptrace,
+    // which sandboxes and containers often refuse.
+    let stdout = check(
+        Command::new(&binary)
+            .env("SPROUT_PROBE", probe())
+            .env("ASAN_OPTIONS", "detect_leaks=0"),
+    );
     print!("{stdout}");
 }
