@@ -28,7 +28,10 @@ pub fn build_dir() -> &'static Path {
                 .to_string_lossy()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let lib = profile_dir().join("libsprout.so");
+        // `cargo test` writes the cdylib to deps/ and copies it up to target/<profile> only on
+        // `cargo build`, so the copy there is missing on a clean checkout or stale after an
+        // edit: deps/ holds the one built for this run.
+        let lib = profile_dir().join("deps/libsprout.so");
         assert!(lib.exists(), "{} was not built", lib.display());
         let link = dir.join("libsprout.so.1");
         let _ = std::fs::remove_file(&link);
