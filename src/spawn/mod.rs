@@ -15,7 +15,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
 use crate::spec::{Program, Spec};
-use child::{Context, ITEM_CLOSE_REST, child_main};
+use child::{Context, ITEM_CLOSE_REST, child_main, search_goes_on};
 use clone::{CloneRequest, SpawnArea, clone_child};
 use plan::{Exec, Plan};
 use report::Outcome;
@@ -123,7 +123,9 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
                 Program::Fd(fd) => format!("exec_fd {fd}"),
                 _ => String::new(),
             },
-            Exec::Paths(candidates) if candidates.len() > 1 && errno != libc::EACCES => {
+            // The search ran out: no one candidate is to blame. Otherwise (EACCES remembered,
+            // or an error that ended the search, such as ENOEXEC) the candidate is named.
+            Exec::Paths(candidates) if candidates.len() > 1 && search_goes_on(errno) => {
                 let name = match &spec.program {
                     Program::Path(path) => path,
                     _ => &spec.argv[0],
