@@ -27,3 +27,23 @@ fn every_c_test_file_is_run() {
 fn core() {
     run_c_test("core");
 }
+
+#[test]
+fn core_fds() {
+    run_c_test("core_fds");
+}
+
+#[test]
+fn core_exec() {
+    run_c_test("core_exec");
+}
+
+#[test]
+fn core_table() {
+    run_c_test("core_table");
+}
+
+#[test]
+fn core_unsupported() {
+    run_c_test("core_unsupported");
+}
