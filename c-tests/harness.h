@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,16 +71,25 @@ static inline void fail_at(const char *file, int line, const char *cond, const c
 static inline void run_test(const char *name, void (*body)(void)) {
   fflush(stdout);
   fflush(stderr);
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t pid = fork();
   if (pid == 0) {
+    setsid();
     alarm(TEST_TIMEOUT_SECONDS);
     body();
     fflush(stdout);
     _exit(0);
   }
+  /* The test leads a session, so a process group, of its own and has no controlling terminal:
+   * whatever it started and left running, say a probe in "pause" after a failed CHECK, is
+   * killed when it ends, instead of holding our stdout open for ever; as a subreaper, this
+   * process inherits and reaps them. */
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (kill(-pid, SIGKILL) == 0)
+    while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR) {
+    }
   tests_run++;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     printf("ok - %s\n", name);

@@ -48,3 +48,23 @@ fn tty_misuse() {
         &["-fsanitize=address", "-fno-omit-frame-pointer"],
     );
 }
+
+#[test]
+fn core_fds() {
+    run_c_test("core_fds");
+}
+
+#[test]
+fn core_exec() {
+    run_c_test("core_exec");
+}
+
+#[test]
+fn core_table() {
+    run_c_test("core_table");
+}
+
+#[test]
+fn core_unsupported() {
+    run_c_test("core_unsupported");
+}

@@ -396,6 +396,16 @@ fn set_parent_death_signal(plan: &Plan) -> Step {
     Ok(())
 }
 
+/// Whether a PATH candidate failing with `errno` means "not here": the search tries the next
+/// directory, as execvpe does. Any other errno but EACCES ends the search on that candidate.
+#[inline(always)]
+pub(crate) fn search_goes_on(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT
+    )
+}
+
 /// execve with execvpe's rules, or execveat on the exec fd. Returns only on failure.
 fn exec(plan: &Plan) -> Step {
     let argv = plan.argv.as_ptr();
@@ -429,12 +439,7 @@ fn exec(plan: &Plan) -> Step {
                 };
                 let item = item as u32;
                 match errno {
-                    // Not here: try the next directory, as execvpe does.
-                    libc::ENOENT
-                    | libc::ENOTDIR
-                    | libc::ESTALE
-                    | libc::ENODEV
-                    | libc::ETIMEDOUT => last = Failure { errno, item },
+                    errno if search_goes_on(errno) => last = Failure { errno, item },
                     // Remembered: reported if nothing later can be run.
                     libc::EACCES => {
                         if denied.is_none() {

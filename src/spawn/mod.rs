@@ -22,7 +22,7 @@ use child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
 };
-use child::{Context, ITEM_CLOSE_REST, child_main};
+use child::{Context, ITEM_CLOSE_REST, child_main, search_goes_on};
 use clone::{CloneRequest, SpawnArea, clone_child};
 use plan::{Exec, Plan};
 use report::Outcome;
@@ -141,7 +141,9 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
                 Program::Fd(fd) => format!("exec_fd {fd}"),
                 _ => String::new(),
             },
-            Exec::Paths(candidates) if candidates.len() > 1 && errno != libc::EACCES => {
+            // The search ran out: no one candidate is to blame. Otherwise (EACCES remembered,
+            // or an error that ended the search, such as ENOEXEC) the candidate is named.
+            Exec::Paths(candidates) if candidates.len() > 1 && search_goes_on(errno) => {
                 let name = match &spec.program {
                     Program::Path(path) => path,
                     _ => &spec.argv[0],

@@ -6,7 +6,7 @@
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
-use crate::procfs::stat_field;
+use crate::procfs::status_field;
 use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
@@ -111,15 +111,16 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// The caller's ignored signals, from field 33 (`sigignore`) of /proc/self/stat: one read
-/// instead of a query per signal. A disposition another thread changes during the spawn may
-/// be seen either way, as it would be by any ordering of the two calls.
+/// The caller's ignored signals, from the `SigIgn` line of /proc/thread-self/status: one read
+/// instead of a query per signal (/proc/PID/stat would be cheaper, but shows only signals
+/// 1-31). A disposition another thread changes during the spawn may be seen either way, as
+/// it would be by any ordering of the two calls.
 fn ignored_signals() -> Option<u64> {
     use std::io::Read;
-    let mut buffer = [0u8; 1024];
-    let mut file = std::fs::File::open("/proc/self/stat").ok()?;
+    let mut buffer = [0u8; 4096];
+    let mut file = std::fs::File::open("/proc/thread-self/status").ok()?;
     let len = file.read(&mut buffer).ok()?;
-    stat_field(buffer.get(..len)?, 33)
+    status_field(buffer.get(..len)?, "SigIgn")
 }
 
 /// One prlimit64 call on the child itself.
@@ -258,11 +259,16 @@ mod tests {
     }
 
     #[test]
-    fn this_process_ignores_a_signal_it_was_told_to_ignore() {
-        // SAFETY: SIGURG is ignored by default; making it SIG_IGN explicitly harms nothing.
-        unsafe { libc::signal(libc::SIGURG, libc::SIG_IGN) };
-        let ignored = ignored_signals().expect("/proc/self/stat is readable");
+    fn ignored_signals_include_classic_and_realtime_ones() {
+        // SAFETY: SIGURG is ignored by default and nothing in this test binary sends signal 40;
+        // ignoring them explicitly harms nothing.
+        unsafe {
+            libc::signal(libc::SIGURG, libc::SIG_IGN);
+            libc::signal(40, libc::SIG_IGN);
+        }
+        let ignored = ignored_signals().expect("/proc/thread-self/status is readable");
         assert_ne!(ignored & (1 << (libc::SIGURG - 1)), 0, "{ignored:#x}");
+        assert_ne!(ignored & (1 << (40 - 1)), 0, "{ignored:#x}");
     }
 
     #[test]

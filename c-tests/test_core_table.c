@@ -1,0 +1,460 @@
+/* The process table (wait, signal, pidfd, release, list, containers), the parent-death signal,
+ * what the library must never touch (children it did not start, the caller's fds), spawning
+ * from many threads at once, and clone3 refused by a seccomp profile. */
+#include "core_util.h"
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+
+/* Starts the probe with args, stdin and stdout pipes to us; see harness.h. */
+static probe start(sprout_exec_args *a, const char *const *args) {
+  probe p;
+  sprout_error err;
+  CHECK_OK(start_probe(a, args, &p, &err), &err);
+  return p;
+}
+
+/* The process state letter /proc/PID/status shows ('S', 'Z', ...), or 0 when it is gone. */
+static char state_of(int pid) {
+  char *text = proc_file(pid, "status");
+  if (!text) return 0;
+  const char *state = field(text, "State");
+  char c = state ? state[0] : 0;
+  free(text);
+  return c;
+}
+
+/* Whether pid is a process that has not ended (it may be running or sleeping). */
+static int alive(int pid) {
+  char state = state_of(pid);
+  return state != 0 && state != 'Z' && state != 'X';
+}
+
+/* Waits up to 10 s for pid, a child of ours, to end; returns its status, or -1 if it did not. */
+static int reap_within_10s(int pid) {
+  for (int i = 0; i < 10000; i++) {
+    int status;
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid) return status;
+    CHECK(got == 0, "waitpid(%d): %s", pid, strerror(errno));
+    usleep(1000);
+  }
+  return -1;
+}
+
+TEST(parent_death_signal_kills_the_orphan) {
+  /* The process outlives the one that spawned it and is re-parented to us. */
+  CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
+  int pipe_fds[2];
+  CHECK(pipe2(pipe_fds, O_CLOEXEC) == 0, "pipe2");
+  pid_t middle = fork();
+  CHECK(middle >= 0, "fork");
+  if (middle == 0) {
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    a.parent_death_signal = SIGUSR1;
+    const char *args[] = {"pause", NULL};
+    const int32_t fds[] = {-1, -1, 2};
+    int pid = -1;
+    sprout_error err;
+    if (spawn_probe(&a, args, fds, 3, &pid, &err) != 0) fprintf(stderr, "  middle: %s\n", err.message);
+    (void)!write(pipe_fds[1], &pid, sizeof pid);
+    _exit(0);
+  }
+  close(pipe_fds[1]);
+  int pid = -1;
+  CHECK(read(pipe_fds[0], &pid, sizeof pid) == sizeof pid && pid > 0, "the middle process failed");
+  int status;
+  CHECK(waitpid(middle, &status, 0) == middle, "waitpid middle");
+  status = reap_within_10s(pid);
+  if (status == -1) kill(pid, SIGKILL);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1,
+        "the orphan ended with status %#x, not by SIGUSR1", status);
+}
+
+TEST(parent_death_signal_with_the_parent_alive_keeps_the_process_running) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.parent_death_signal = SIGUSR1;
+  const char *args[] = {"say", "ready", "wait", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  sprout_error err;
+  int status = -1;
+  CHECK_FAILS(sprout_wait(p.pid, 100, &status, &err), &err, ETIMEDOUT, SPROUT_STAGE_WAIT);
+  CHECK(alive(p.pid), "state %c", state_of(p.pid));
+  status = finish_probe(&p);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+
+  a.parent_death_signal = 65;
+  probe q;
+  CHECK_FAILS(start_probe(&a, args, &q, &err), &err, EINVAL, SPROUT_STAGE_ARGS);
+  a.parent_death_signal = -1;
+  CHECK_FAILS(start_probe(&a, args, &q, &err), &err, EINVAL, SPROUT_STAGE_ARGS);
+}
+
+TEST(wait_polls_times_out_and_then_waits_for_the_status) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"say", "ready", "wait", "exit", "7", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  sprout_error err;
+  int status = 12345;
+  CHECK_FAILS(sprout_wait(p.pid, 0, &status, &err), &err, ETIMEDOUT, SPROUT_STAGE_WAIT);
+  CHECK_FAILS(sprout_wait(p.pid, 100, &status, &err), &err, ETIMEDOUT, SPROUT_STAGE_WAIT);
+  CHECK_FAILS(sprout_wait(p.pid, -2, &status, &err), &err, EINVAL, SPROUT_STAGE_WAIT);
+  CHECK(status == 12345, "wait_status written on failure");
+  CHECK(alive(p.pid), "state %c", state_of(p.pid));
+  CHECK(sprout_signal(p.pid, 0) == 0, "signal 0 to a running process");
+  close(p.to_stdin);
+  CHECK_OK(sprout_wait(p.pid, -1, &status, &err), &err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %#x", status);
+  CHECK(state_of(p.pid) == 0, "process %d is still there (state %c)", p.pid, state_of(p.pid));
+  CHECK_FAILS(sprout_wait(p.pid, -1, &status, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  CHECK(sprout_signal(p.pid, SIGTERM) == -ESRCH, "signal after the wait");
+  CHECK(sprout_signal(p.pid, 0) == -ESRCH, "signal 0 after the wait");
+  CHECK(sprout_pidfd(p.pid) == -ESRCH, "pidfd after the wait");
+  close(p.from_stdout);
+}
+
+TEST(signal_ends_a_process_and_wait_status_may_be_null) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"say", "ready", "pause", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  CHECK(sprout_signal(p.pid, SIGTERM) == 0, "sprout_signal");
+  int status;
+  sprout_error err;
+  CHECK_OK(sprout_wait(p.pid, 10000, &status, &err), &err);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+  CHECK(sprout_signal(p.pid, SIGTERM) == -ESRCH, "signal after the wait");
+
+  p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  CHECK(sprout_signal(p.pid, SIGKILL) == 0, "sprout_signal");
+  CHECK_OK(sprout_wait(p.pid, 10000, NULL, &err), &err);
+  CHECK(state_of(p.pid) == 0, "process %d is not reaped", p.pid);
+  CHECK(sprout_signal(getpid(), 0) == -ESRCH, "a pid the library did not start");
+  CHECK(sprout_signal(p.pid, 1000) == -ESRCH, "untracked pid with a bad signal");
+}
+
+TEST(pidfd_is_close_on_exec_and_readable_once_the_process_ends) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"say", "ready", "wait", "exit", "3", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  int pidfd = sprout_pidfd(p.pid);
+  CHECK(pidfd >= 0, "sprout_pidfd: %d", pidfd);
+  CHECK(fcntl(pidfd, F_GETFD) == FD_CLOEXEC, "the pidfd lacks close-on-exec");
+  int other = sprout_pidfd(p.pid);
+  CHECK(other >= 0 && other != pidfd, "a second pidfd: %d", other);
+  close(other);
+  char fdinfo[64], pid_line[32];
+  snprintf(fdinfo, sizeof fdinfo, "/proc/self/fdinfo/%d", pidfd);
+  char *info = read_file(fdinfo);
+  snprintf(pid_line, sizeof pid_line, "Pid:\t%d", p.pid);
+  CHECK(info && has_line(info, pid_line), "the pidfd is not for %d:\n%s", p.pid, info ? info : "");
+  struct pollfd poll_fd = {pidfd, POLLIN, 0};
+  CHECK(poll(&poll_fd, 1, 0) == 0, "readable while the process runs");
+  close(p.to_stdin);
+  CHECK(poll(&poll_fd, 1, 10000) == 1 && (poll_fd.revents & POLLIN), "not readable after exit");
+  int status;
+  sprout_error err;
+  CHECK_OK(sprout_wait(p.pid, 0, &status, &err), &err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x", status);
+  CHECK(sprout_pidfd(p.pid) == -ESRCH, "pidfd after the wait");
+  CHECK(sprout_pidfd(getpid()) == -ESRCH, "pidfd of a process the library did not start");
+  close(pidfd);
+  close(p.from_stdout);
+}
+
+TEST(release_forgets_the_process_and_the_caller_reaps_it) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *argv[] = {probe_path(), "exit", "7", NULL};
+  a.argv = argv;
+  int fds_before = own_fd_count();
+  sprout_process proc;
+  sprout_error err;
+  CHECK_OK(sprout_exec_async(&a, NULL, 0, &proc, &err), &err);
+  CHECK(own_fd_count() == fds_before + 1, "the library holds %d fds for one process",
+        own_fd_count() - fds_before);
+  CHECK(sprout_release(proc.pid) == 0, "sprout_release");
+  CHECK(own_fd_count() == fds_before, "the pidfd was kept after the release");
+  int status;
+  CHECK_FAILS(sprout_wait(proc.pid, -1, &status, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  CHECK(sprout_signal(proc.pid, 0) == -ESRCH, "signal after the release");
+  CHECK(sprout_release(proc.pid) == -ESRCH, "a second release");
+  CHECK(waitpid(proc.pid, &status, 0) == proc.pid, "waitpid: %s", strerror(errno));
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %#x", status);
+}
+
+static int in_list(int pid, const int32_t *pids, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (pids[i] == pid) return 1;
+  return 0;
+}
+
+TEST(list_and_signal_by_container) {
+  char ctr_a[64], ctr_b[64];
+  snprintf(ctr_a, sizeof ctr_a, "ctr-%d-a", getpid());
+  snprintf(ctr_b, sizeof ctr_b, "ctr-%d-b", getpid());
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"say", "ready", "pause", NULL};
+  probe in_a[3], in_b[2], loose;
+  a.container_id = ctr_a;
+  for (int i = 0; i < 3; i++) in_a[i] = start(&a, args);
+  a.container_id = ctr_b;
+  for (int i = 0; i < 2; i++) in_b[i] = start(&a, args);
+  a.container_id = NULL;
+  loose = start(&a, args);
+  /* All of them run the probe (a signal to one still in exec would not tell the same). */
+  for (int i = 0; i < 3; i++) await_say(in_a[i].from_stdout, "ready");
+  for (int i = 0; i < 2; i++) await_say(in_b[i].from_stdout, "ready");
+  await_say(loose.from_stdout, "ready");
+
+  int32_t pids[16];
+  size_t count = 99;
+  for (int i = 0; i < 16; i++) pids[i] = -77;
+  CHECK(sprout_list(ctr_a, pids, 2, &count) == 0, "sprout_list");
+  CHECK(count == 3, "count %zu, not 3", count);
+  CHECK(pids[0] < pids[1], "not ascending: %d %d", pids[0], pids[1]);
+  for (int i = 0; i < 2; i++)
+    CHECK(pids[i] == in_a[0].pid || pids[i] == in_a[1].pid || pids[i] == in_a[2].pid,
+          "pid %d is not in %s", pids[i], ctr_a);
+  CHECK(pids[2] == -77, "written past the capacity");
+  CHECK(sprout_list(ctr_a, NULL, 0, &count) == 0 && count == 3, "count only: %zu", count);
+  CHECK(sprout_list(ctr_b, pids, 16, &count) == 0 && count == 2, "%s: count %zu", ctr_b, count);
+  CHECK(in_list(in_b[0].pid, pids, 2) && in_list(in_b[1].pid, pids, 2), "%s's pids", ctr_b);
+  CHECK(sprout_list(NULL, pids, 16, &count) == 0 && count == 6, "all: count %zu", count);
+  CHECK(in_list(loose.pid, pids, 6) && in_list(in_a[2].pid, pids, 6) && in_list(in_b[1].pid, pids, 6),
+        "all: a pid is missing");
+  CHECK(sprout_list("no-such-container", pids, 16, &count) == 0 && count == 0, "unknown: %zu", count);
+  CHECK(sprout_list(NULL, pids, 16, NULL) == -EINVAL, "count NULL");
+  CHECK(sprout_list(NULL, NULL, 4, &count) == -EINVAL, "pids NULL with a capacity");
+
+  CHECK(sprout_signal_container(ctr_a, SIGTERM) == 3, "signal_container did not signal 3");
+  for (int i = 0; i < 3; i++) {
+    int status;
+    sprout_error err;
+    CHECK_OK(sprout_wait(in_a[i].pid, 10000, &status, &err), &err);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+  }
+  for (int i = 0; i < 2; i++) CHECK(alive(in_b[i].pid), "%s was hit", ctr_b);
+  CHECK(alive(loose.pid), "a process without a container was hit");
+  CHECK(sprout_list(ctr_a, pids, 16, &count) == 0 && count == 0, "after the waits: %zu", count);
+  CHECK(sprout_signal_container(ctr_a, SIGTERM) == 0, "no one left to signal");
+  CHECK(sprout_signal_container(NULL, SIGTERM) == -EINVAL, "container NULL");
+  CHECK(sprout_signal_container(ctr_b, SIGKILL) == 2, "signal_container did not signal 2");
+  for (int i = 0; i < 2; i++) {
+    int status;
+    sprout_error err;
+    CHECK_OK(sprout_wait(in_b[i].pid, 10000, &status, &err), &err);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "status %#x", status);
+  }
+  kill_probe(loose.pid);
+}
+
+TEST(exec_returns_the_status_and_forgets_the_process) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *argv[] = {probe_path(), "exit", "7", NULL};
+  a.argv = argv;
+  int status = -1;
+  sprout_error err;
+  CHECK_OK(sprout_exec(&a, NULL, 0, &status, &err), &err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %#x", status);
+  size_t count = 99;
+  CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "still listed: %zu", count);
+  CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD, "a child is left");
+  CHECK_OK(sprout_exec(&a, NULL, 0, NULL, &err), &err);
+}
+
+TEST(children_the_library_did_not_start_are_never_reaped) {
+  int gate[2];
+  CHECK(pipe2(gate, O_CLOEXEC) == 0, "pipe2");
+  pid_t child = fork();
+  CHECK(child >= 0, "fork");
+  if (child == 0) {
+    char c;
+    close(gate[1]);
+    (void)!read(gate[0], &c, 1);
+    _exit(5);
+  }
+  close(gate[0]);
+  int status;
+  sprout_error err;
+  CHECK_FAILS(sprout_wait(child, 0, &status, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  CHECK_FAILS(sprout_wait(child, -1, &status, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  CHECK(sprout_signal(child, 0) == -ESRCH, "signal to a child the library did not start");
+  CHECK(sprout_pidfd(child) == -ESRCH, "pidfd");
+  CHECK(sprout_release(child) == -ESRCH, "release");
+  close(gate[1]);
+  for (int i = 0; i < 10000 && state_of(child) != 'Z'; i++) usleep(1000);
+  CHECK(state_of(child) == 'Z', "the child did not end");
+  /* A zombie of the caller's: neither a wait on it nor spawns and waits of others reap it. */
+  CHECK_FAILS(sprout_wait(child, -1, &status, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *argv[] = {probe_path(), "exit", "0", NULL};
+  a.argv = argv;
+  for (int i = 0; i < 5; i++) CHECK_OK(sprout_exec(&a, NULL, 0, &status, &err), &err);
+  CHECK(state_of(child) == 'Z', "the zombie was reaped by the library");
+  CHECK(waitpid(child, &status, 0) == child, "waitpid: %s", strerror(errno));
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5, "status %#x", status);
+}
+
+TEST(spawns_failed_or_not_leave_no_fd_and_no_zombie) {
+  char *script = temp_path("script");
+  write_file(script, "no interpreter\n", 15, 0755);
+  char *data = temp_path("data");
+  write_file(data, "data", 4, 0644);
+  int data_fd = open(data, O_RDONLY | O_CLOEXEC);
+  CHECK(data_fd >= 0, "open");
+  int closed = fcntl(0, F_DUPFD_CLOEXEC, 30);
+  close(closed);
+  int before = own_fd_count();
+  for (int i = 0; i < 50; i++) {
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    const char *ok[] = {probe_path(), "exit", "0", NULL};
+    const char *missing[] = {"/nonexistent/prog", NULL};
+    const char *searched[] = {"no-such-prog-in-path", NULL};
+    const char *noexec[] = {script, NULL};
+    int status;
+    sprout_error err;
+    a.argv = ok;
+    CHECK_OK(sprout_exec(&a, NULL, 0, &status, &err), &err);
+    a.parent_death_signal = SIGKILL;
+    CHECK_OK(sprout_exec(&a, NULL, 0, &status, &err), &err);
+    a.parent_death_signal = 0;
+    a.argv = missing;
+    CHECK(sprout_exec(&a, NULL, 0, &status, &err) == -ENOENT, "%s", err.message);
+    a.argv = searched;
+    CHECK(sprout_exec(&a, NULL, 0, &status, &err) == -ENOENT, "%s", err.message);
+    a.argv = noexec;
+    CHECK(sprout_exec(&a, NULL, 0, &status, &err) == -ENOEXEC, "%s", err.message);
+    a.argv = ok;
+    a.working_directory = "/nonexistent";
+    CHECK(sprout_exec(&a, NULL, 0, &status, &err) == -ENOENT, "%s", err.message);
+    a.working_directory = NULL;
+    a.exec_fd = data_fd;
+    CHECK(sprout_exec(&a, NULL, 0, &status, &err) == -EACCES, "%s", err.message);
+    a.exec_fd = -1;
+    int32_t fds[] = {0, closed};
+    CHECK(sprout_exec(&a, fds, 2, &status, &err) == -EBADF, "%s", err.message);
+    sprout_process proc;
+    CHECK(sprout_exec_async(&a, NULL, 0, &proc, &err) == 0, "%s", err.message);
+    CHECK(sprout_signal(proc.pid, SIGKILL) == 0 && sprout_wait(proc.pid, -1, NULL, &err) == 0, "%s",
+          err.message);
+  }
+  CHECK(own_fd_count() == before, "the caller had %d fds and now has %d: %s", before, own_fd_count(),
+        proc_fd_list(getpid()));
+  int status;
+  CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD, "a child (zombie) is left");
+}
+
+enum { THREADS = 8, SPAWNS_PER_THREAD = 50 };
+static int thread_failures[THREADS];
+
+static void *spawn_and_wait(void *arg) {
+  int t = (int)(intptr_t)arg;
+  char code[16], ctr[32];
+  snprintf(code, sizeof code, "%d", t + 1);
+  snprintf(ctr, sizeof ctr, "thread-%d", t);
+  const char *argv[] = {probe_path(), "exit", code, NULL};
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.argv = argv;
+  a.container_id = ctr;
+  for (int i = 0; i < SPAWNS_PER_THREAD; i++) {
+    sprout_process proc;
+    sprout_error err;
+    int status = -1;
+    size_t count = 0;
+    if (sprout_exec_async(&a, NULL, 0, &proc, &err) != 0 || sprout_list(ctr, NULL, 0, &count) != 0 ||
+        count != 1 || sprout_wait(proc.pid, -1, &status, &err) != 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != t + 1) {
+      fprintf(stderr, "  thread %d, spawn %d: %s (status %#x, listed %zu)\n", t, i, err.message,
+              status, count);
+      thread_failures[t]++;
+    }
+  }
+  return NULL;
+}
+
+TEST(eight_threads_spawn_and_wait_fifty_times_each) {
+  int before = own_fd_count();
+  pthread_t threads[THREADS];
+  for (int t = 0; t < THREADS; t++)
+    CHECK(pthread_create(&threads[t], NULL, spawn_and_wait, (void *)(intptr_t)t) == 0, "pthread_create");
+  for (int t = 0; t < THREADS; t++) pthread_join(threads[t], NULL);
+  for (int t = 0; t < THREADS; t++) CHECK(thread_failures[t] == 0, "thread %d failed %d times", t, thread_failures[t]);
+  size_t count = 99;
+  CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "still listed: %zu", count);
+  CHECK(own_fd_count() == before, "fds %d -> %d", before, own_fd_count());
+}
+
+/* A seccomp filter for this process: clone3 fails with errno_, as under older container
+ * profiles (EPERM) or on kernels before 5.3 (ENOSYS). */
+static void refuse_clone3(int errno_) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
+  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
+  CHECK(syscall(SYS_clone3, NULL, 0) == -1 && errno == errno_, "the filter does not refuse clone3");
+}
+
+static void check_spawns_without_clone3(int errno_) {
+  refuse_clone3(errno_);
+  for (int round = 0; round < 2; round++) { /* the second after the library noted the refusal */
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    const char *envv[] = {"ROUND=x", NULL};
+    a.envv = envv;
+    a.umask = 027;
+    const char *args[] = {"report", "wait", "exit", "4", NULL};
+    probe p = start(&a, args);
+    char *report = read_report(&p);
+    CHECK(has_line(report, "env=ROUND=x") && count_lines(report, "env=") == 1, "report:\n%s", report);
+    CHECK(!strcmp(field(report, "umask"), "0027"), "umask %s", field(report, "umask"));
+    CHECK(!strcmp(proc_fd_list(p.pid), "0 1 2"), "fds %s", proc_fd_list(p.pid));
+    int status = finish_probe(&p);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4, "round %d: status %#x", round, status);
+  }
+}
+
+TEST(clone3_missing_falls_back_to_clone) { check_spawns_without_clone3(ENOSYS); }
+
+TEST(clone3_refused_falls_back_to_clone) { check_spawns_without_clone3(EPERM); }
+
+int main(void) {
+  temp_root_create("core-table");
+  RUN(parent_death_signal_kills_the_orphan);
+  RUN(parent_death_signal_with_the_parent_alive_keeps_the_process_running);
+  RUN(wait_polls_times_out_and_then_waits_for_the_status);
+  RUN(signal_ends_a_process_and_wait_status_may_be_null);
+  RUN(pidfd_is_close_on_exec_and_readable_once_the_process_ends);
+  RUN(release_forgets_the_process_and_the_caller_reaps_it);
+  RUN(list_and_signal_by_container);
+  RUN(exec_returns_the_status_and_forgets_the_process);
+  RUN(children_the_library_did_not_start_are_never_reaped);
+  RUN(spawns_failed_or_not_leave_no_fd_and_no_zombie);
+  RUN(eight_threads_spawn_and_wait_fifty_times_each);
+  RUN(clone3_missing_falls_back_to_clone);
+  RUN(clone3_refused_falls_back_to_clone);
+  temp_root_remove();
+  return summary();
+}
