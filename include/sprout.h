@@ -261,6 +261,10 @@ void sprout_exec_args_init(struct sprout_exec_args *args);
 // to finish; `*out` receives its pid (and, when stdio is a terminal, a TTY handle). `out` is
 // written only on success.
 //
+// "Runs the new program" is the point of no return of execve, where the kernel lets the
+// caller go on: the last steps of execve (closing close-on-exec fds, filling
+// /proc/PID/cmdline) may still be under way in the new process for a moment after the return.
+//
 // `fds[i]` is the caller's fd that becomes fd `i` in the new process, -1 leaves `i` closed;
 // every other fd is closed, and the caller's fds and their flags are never changed. `fds` may
 // be NULL when `fds_len` is 0: the process then starts with no open fds.
