@@ -116,14 +116,10 @@ pub(super) fn set_no_new_privs(plan: &Plan, report: &Report) -> Step {
         .map(|_| ())
 }
 
-/// Drops each bit of `drop` still in the bounding set. Bits already out are skipped, so a
-/// caller without CAP_SETPCAP can pass its own bounding set.
+/// Drops each bit of `drop` from the bounding set (the plan lists only bits still in it).
 fn drop_from_bounding(drop: u64) -> Step {
     for bit in bits(drop) {
-        // SAFETY (both): prctl with integer arguments on this process's own bounding set.
-        if unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_READ, bit) } == Ok(0) {
-            continue;
-        }
+        // SAFETY: prctl with integer arguments on this process's own bounding set.
         unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_DROP, bit) }.on(ITEM_BOUNDING | bit)?;
     }
     Ok(())
@@ -156,19 +152,22 @@ fn set_capability_sets(caps: &CapabilitySteps) -> Step {
     // SAFETY: a header on this stack (the kernel may write its preferred version into it) and
     // the two data words version 3 reads, in the plan.
     unsafe { sys!(libc::SYS_capset, &raw mut header, caps.words.as_ptr()) }.on(ITEM_CAPSET)?;
-    // SAFETY (both): prctl with integer arguments (the unused ones zero, as the kernel wants).
-    unsafe {
-        sys!(
-            libc::SYS_prctl,
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0
-        )
+    if caps.clear_ambient {
+        // SAFETY: prctl with integer arguments (the unused ones zero, as the kernel wants).
+        unsafe {
+            sys!(
+                libc::SYS_prctl,
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0
+            )
+        }
+        .on(ITEM_AMBIENT_CLEAR)?;
     }
-    .on(ITEM_AMBIENT_CLEAR)?;
     for bit in bits(caps.ambient) {
+        // SAFETY: as above.
         unsafe {
             sys!(
                 libc::SYS_prctl,
