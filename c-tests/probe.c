@@ -8,6 +8,7 @@
  *   exit N          exit with status N
  *   sleep MS        sleep MS milliseconds
  *   say TEXT        print TEXT and a newline to stdout
+ *   cat PATH        print each line of the file PATH as "cat=LINE" (nothing if unreadable)
  *
  * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
  * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
@@ -99,6 +100,9 @@ int main(int argc, char **argv) {
       long ms = atol(argv[++i]);
       struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
       nanosleep(&ts, NULL);
+    } else if (!strcmp(cmd, "cat") && i + 1 < argc) {
+      print_file_lines(argv[++i], "cat");
+      fflush(stdout);
     } else if (!strcmp(cmd, "say") && i + 1 < argc) {
       printf("%s\n", argv[++i]);
       fflush(stdout);

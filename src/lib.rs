@@ -9,6 +9,7 @@
 
 pub mod error;
 mod ffi;
+mod namespaces;
 mod spawn;
 pub mod spec;
 mod table;

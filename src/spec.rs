@@ -182,7 +182,10 @@ impl Spec {
         if let Program::Fd(fd) = self.program {
             check_open(fd, || format!("exec_fd {fd}"))?;
         }
-        Ok(())
+        if let Some(fd) = self.cgroup {
+            check_open(fd, || format!("cgroup_fd {fd}"))?;
+        }
+        crate::namespaces::validate(self)
     }
 
     /// Fields of the v1 ABI whose implementation has not landed yet: refused, never ignored.
@@ -199,12 +202,6 @@ impl Spec {
         }
         if self.no_new_privs {
             return unsupported("no_new_privs");
-        }
-        if !self.namespaces.is_empty() || !self.uid_map.is_empty() || !self.gid_map.is_empty() {
-            return unsupported("namespaces");
-        }
-        if self.cgroup.is_some() {
-            return unsupported("cgroup_fd");
         }
         if !self.seccomp_filter.is_empty() {
             return unsupported("seccomp_filter");

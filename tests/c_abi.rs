@@ -27,3 +27,8 @@ fn every_c_test_file_is_run() {
 fn core() {
     run_c_test("core");
 }
+
+#[test]
+fn namespaces() {
+    run_c_test("namespaces");
+}

@@ -5,6 +5,7 @@
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
+use super::namespaces::{NamespacePlan, parent_pid};
 use crate::spec::{Program, Spec};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
@@ -30,6 +31,7 @@ pub struct Plan<'a> {
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
+    pub namespaces: NamespacePlan,
 }
 
 impl<'a> Plan<'a> {
@@ -44,13 +46,15 @@ impl<'a> Plan<'a> {
             Program::Fd(fd) => Some(fd),
             _ => None,
         };
+        let namespaces = NamespacePlan::new(spec);
         Plan {
             spec,
             argv: null_terminated(&spec.argv),
             envp: null_terminated(env),
             exec,
             fds: FdLayout::new(&spec.fds, exec_source),
-            parent_pid: Some(std::process::id() as i32),
+            parent_pid: parent_pid(spec, &namespaces),
+            namespaces,
         }
     }
 }
