@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::spec::{IdMap, Namespace, Spec};
 
 /// The kinds of namespace Linux has: the `CLONE_NEW*` value and the name /proc/PID/ns uses.
-pub const KINDS: [(i32, &str); 8] = [
+const KINDS: [(i32, &str); 8] = [
     (libc::CLONE_NEWNS, "mnt"),
     (libc::CLONE_NEWUTS, "uts"),
     (libc::CLONE_NEWIPC, "ipc"),
@@ -39,7 +39,7 @@ pub fn names(flags: u64) -> String {
 }
 
 /// The most lines a uid_map or gid_map may have (the kernel's UID_GID_MAP_MAX_EXTENTS).
-pub const MAX_MAP_LINES: usize = 340;
+const MAX_MAP_LINES: usize = 340;
 
 /// Refuses, before any process exists, a namespace, id map or cgroup request that cannot work:
 /// an unknown or repeated kind, an fd that is not a namespace of the kind it is given as, id
@@ -193,8 +193,8 @@ pub fn map_culprit(
                 m.count == 0
                     || m.inside == u32::MAX
                     || m.outside == u32::MAX
-                    || end(m.inside, m.count) > 1 << 32
-                    || end(m.outside, m.count) > 1 << 32
+                    || end(m.inside, m.count) >= 1 << 32
+                    || end(m.outside, m.count) >= 1 << 32
                     || map[..*i].iter().any(|o| {
                         overlap(o.inside, o.count, m.inside, m.count)
                             || overlap(o.outside, o.count, m.outside, m.count)
@@ -346,11 +346,12 @@ mod tests {
 
     #[test]
     fn a_refused_map_names_the_line_with_ids_the_caller_lacks() {
+        // The caller's own ids are the first column of its own map.
         let own = [m(0, 1000, 1), m(1, 100000, 65536)];
-        let map = [m(0, 0, 1), m(1, 1, 65536)];
+        let map = [m(0, 0, 1), m(1, 1, 65537)];
         assert_eq!(
             map_culprit("uid_map", &map, Errno::EPERM, &own, &ROOT),
-            "uid_map[1] = 1 1 65536: outside ids the caller does not have"
+            "uid_map[1] = 1 1 65537: outside ids the caller does not have"
         );
         // Every id is the caller's: the kernel refused for another reason.
         assert_eq!(

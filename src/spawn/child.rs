@@ -107,7 +107,6 @@ fn run(ctx: &Context) -> Step {
         make_up_for_legacy_clone(ctx)?;
     }
 
-    report.enter(Stage::Namespaces);
     enter_namespaces(ctx)?;
 
     report.enter(Stage::Fds);
@@ -189,6 +188,10 @@ fn move_into_cgroup(dir: RawFd) -> Result<(), i32> {
 /// See `namespaces::NamespacePlan` for what goes where.
 fn enter_namespaces(ctx: &Context) -> Step {
     let namespaces = &ctx.plan.namespaces;
+    if namespaces.joins.is_empty() && namespaces.unshare_flags == 0 && namespaces.maps.is_none() {
+        return Ok(());
+    }
+    ctx.report.enter(Stage::Namespaces);
     for join in &namespaces.joins {
         // SAFETY: setns on an fd the parent checked is a namespace of this kind.
         unsafe { sys!(libc::SYS_setns, join.fd, join.kind) }.on(join.index)?;

@@ -27,13 +27,13 @@ pub struct Report {
 }
 
 /// `Report::sync` values. 0 is the kernel's: the child has exec'd or exited.
-pub const SYNC_STARTED: u32 = 1;
+pub(crate) const SYNC_STARTED: u32 = 1;
 /// Child: my user namespace exists; I wait for my id maps.
-pub const SYNC_READY: u32 = 2;
+pub(crate) const SYNC_READY: u32 = 2;
 /// Parent: the maps are written, go on.
-pub const SYNC_GO: u32 = 3;
+pub(crate) const SYNC_GO: u32 = 3;
 /// Parent: the kernel refused the maps, exit.
-pub const SYNC_ABORT: u32 = 4;
+pub(crate) const SYNC_ABORT: u32 = 4;
 
 /// How a child ended its time between clone and exec.
 #[derive(Debug, PartialEq, Eq)]
