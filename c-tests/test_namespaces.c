@@ -805,6 +805,25 @@ static void check_cgroup_namespace_root(int legacy) {
 NS_TEST(new_cgroup_namespace_is_rooted_at_the_cgroup) { check_cgroup_namespace_root(0); }
 NS_TEST(new_cgroup_namespace_is_rooted_at_the_cgroup_without_clone3) { check_cgroup_namespace_root(1); }
 
+/* The map wait with the C library's clone (CLONE_CHILD_CLEARTID through its ctid). */
+NS_TEST(new_user_namespace_with_maps_without_clone3) {
+  need_root();
+  hide_clone3();
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.uid_map = &BIG_MAP;
+  a.uid_map_len = 1;
+  sprout_namespace ns[] = {{CLONE_NEWUSER, -1}, {CLONE_NEWPID, -1}};
+  probe p;
+  char *report;
+  sprout_error err;
+  CHECK_OK(start_in(&a, ns, 2, &p, &report, &err), &err);
+  CHECK(!strcmp(squeezed_line(p.pid, "uid_map"), "0 100000 65536"), "uid_map: %s",
+        squeezed_line(p.pid, "uid_map"));
+  CHECK(!strcmp(field(report, "pid"), "1"), "pid inside = %s", field(report, "pid"));
+  finish_ok(&p, report);
+}
+
 NS_TEST(new_time_namespace_without_clone3) {
   need_root();
   hide_clone3();
@@ -1011,6 +1030,7 @@ int main(void) {
   RUN(cgroup_placement_without_clone3);
   RUN(new_cgroup_namespace_is_rooted_at_the_cgroup);
   RUN(new_cgroup_namespace_is_rooted_at_the_cgroup_without_clone3);
+  RUN(new_user_namespace_with_maps_without_clone3);
   RUN(new_time_namespace_without_clone3);
   RUN(dead_cgroup_is_a_cgroup_stage_error);
   RUN(dead_cgroup_is_a_cgroup_stage_error_without_clone3);

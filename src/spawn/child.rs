@@ -17,10 +17,9 @@
 
 use std::ffi::c_void;
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
 
 use libc::c_int;
-
-use std::sync::atomic::Ordering;
 
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan};
@@ -322,10 +321,7 @@ fn close_from(first: u32, ctx: &Context) -> Step {
         // SAFETY: close_range on plain integers.
         match unsafe { sys!(libc::SYS_close_range, first, u32::MAX, 0) } {
             Ok(_) => return Ok(()),
-            Err(libc::ENOSYS) => ctx
-                .report
-                .close_range_missing
-                .store(1, std::sync::atomic::Ordering::Relaxed),
+            Err(libc::ENOSYS) => ctx.report.close_range_missing.store(1, Ordering::Relaxed),
             Err(libc::EPERM) => {}
             Err(errno) => {
                 return Err(Failure {
