@@ -9,6 +9,8 @@
  *   sleep MS        sleep MS milliseconds
  *   say TEXT        print TEXT and a newline to stdout
  *   cat PATH        print each line of the file PATH as "cat=LINE" (nothing if unreadable)
+ *   try-getppid     call getppid with syscall(2) and print "getppid=RESULT errno=ERRNO"
+ *                   (errno 0 on success): shows what a seccomp filter does to a system call
  *
  * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
  * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
@@ -17,12 +19,14 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +106,10 @@ int main(int argc, char **argv) {
       nanosleep(&ts, NULL);
     } else if (!strcmp(cmd, "cat") && i + 1 < argc) {
       print_file_lines(argv[++i], "cat");
+    } else if (!strcmp(cmd, "try-getppid")) {
+      errno = 0;
+      long ret = syscall(SYS_getppid);
+      printf("getppid=%ld errno=%d\n", ret, ret < 0 ? errno : 0);
       fflush(stdout);
     } else if (!strcmp(cmd, "say") && i + 1 < argc) {
       printf("%s\n", argv[++i]);

@@ -21,7 +21,10 @@
 // The ABI generation this header describes; `sprout_abi_version()` returns the library's.
 #define SPROUT_ABI_VERSION 1
 
-// prctl(PR_SET_NO_NEW_PRIVS) in the child before exec.
+// prctl(PR_SET_NO_NEW_PRIVS) in the child, after its credentials and capabilities are set:
+// from then on execve grants nothing (set-user-ID bits and file capabilities are ignored), and
+// the seccomp filter, if any, is installed last before execve without needing CAP_SYS_ADMIN.
+// `/proc/PID/status` shows `NoNewPrivs: 1`. It cannot be undone, in the process or its children.
 #define SPROUT_EXEC_NO_NEW_PRIVS (1u << 0)
 
 // `envv == NULL` means the caller's environ, not an empty environment.
@@ -73,6 +76,17 @@ typedef uint32_t sprout_stage;
 typedef struct sprout_tty sprout_tty;
 
 // Identity of the new process, as ids inside its user namespace.
+//
+// Applied in the child with raw system calls, never the C library's wrappers (whose setxid
+// broadcast would reach the caller's threads): setgroups(`extra_gids`), then
+// setresgid(`gid`, `gid`, `gid`), then setresuid(`uid`, `uid`, `uid`), so real, effective,
+// saved (and filesystem) ids are all equal. It runs after the rlimits, the working directory
+// and (without `SPROUT_EXEC_NO_NEW_PRIVS`) the seccomp filter, while the caller's privileges
+// still hold. setgroups is skipped when no groups are asked and the process already has none,
+// so a caller without CAP_SETGID (or in a user namespace whose setgroups is denied) can still
+// name its own ids. Changing to a non-root uid drops every capability unless `capabilities`
+// says otherwise. (uid_t)-1 as any id, or more than 65536 groups, is `-EINVAL` (stage ARGS); a
+// change the caller may not make is `-EPERM`, stage CREDENTIALS, naming the id (`uid 0`).
 typedef struct sprout_credentials {
   uint32_t uid;
   uint32_t gid;
@@ -81,7 +95,24 @@ typedef struct sprout_credentials {
   size_t extra_gids_len;
 } sprout_credentials;
 
-// The five capability sets; bit n is capability n, as in capabilities(7).
+// The five capability sets; bit n is capability n, as in capabilities(7). Meaning as in the
+// OCI runtime spec and runc: what the process is left with before execve, after which the
+// kernel's execve rules apply.
+//
+// Order in the child: every capability not in `bounding` is dropped from the bounding set
+// (PR_CAPBSET_DROP, while CAP_SETPCAP is held; bits already out are skipped);
+// PR_SET_KEEPCAPS when `credentials` are given, so the permitted set survives the uid change;
+// the credentials; capset of `effective`, `permitted`, `inheritable`; then the ambient set is
+// cleared and each `ambient` bit raised (PR_CAP_AMBIENT). After execve a non-root program
+// without file capabilities holds its ambient set in its effective and permitted sets, and a
+// root program holds `bounding | inheritable`.
+//
+// `-EINVAL`, stage ARGS, before any process exists: a bit above the running kernel's last
+// capability (`/proc/sys/kernel/cap_last_cap`) in any set, `effective` not within `permitted`,
+// or `ambient` not within `permitted & inheritable`. What the kernel refuses at run time
+// (e.g. a permitted capability the caller lacks, an inheritable one outside the bounding set
+// that the caller's inheritable set does not hold) is `-EPERM`, stage CAPABILITIES, naming
+// the step and capability.
 typedef struct sprout_capabilities {
   uint64_t effective;
   uint64_t permitted;
@@ -90,9 +121,15 @@ typedef struct sprout_capabilities {
   uint64_t ambient;
 } sprout_capabilities;
 
-// One resource limit, applied in the child only.
+// One resource limit, applied in the child only with prlimit64 on itself, first among the
+// privilege steps: before the credentials change, while the caller's CAP_SYS_RESOURCE (needed
+// to raise a hard limit) still holds. The caller's own limits never change.
+//
+// An unknown resource, `soft > hard`, or one resource given twice is `-EINVAL`, stage ARGS; a
+// limit the kernel refuses (raising a hard limit without CAP_SYS_RESOURCE: `-EPERM`) fails
+// at stage RLIMITS, naming the entry and resource (`limits[1] RLIMIT_NOFILE ...`).
 typedef struct sprout_rlimit {
-  // `RLIMIT_*`.
+  // `RLIMIT_*`, 0 to `RLIMIT_RTTIME`.
   int32_t resource;
   // `UINT64_MAX` is RLIM_INFINITY.
   uint64_t soft;
@@ -174,10 +211,11 @@ typedef struct sprout_exec_args {
   const char *const *envv;
   // NULL: "/". A relative path is relative to the caller's working directory.
   const char *working_directory;
-  // NULL: the caller's ids.
+  // NULL: the caller's ids. See `sprout_credentials`.
   const struct sprout_credentials *credentials;
-  // NULL: the sets execve gives.
+  // NULL: the sets execve gives. See `sprout_capabilities`.
   const struct sprout_capabilities *capabilities;
+  // Resource limits of the new process; see `sprout_rlimit`. Others are the caller's.
   const struct sprout_rlimit *limits;
   size_t limits_len;
   // Always applied; `sprout_exec_args_init` sets 0022.
@@ -198,9 +236,17 @@ typedef struct sprout_exec_args {
   // rooted at that cgroup. What the kernel refuses (a removed cgroup, one with controllers
   // enabled for its children) is stage CGROUP.
   int32_t cgroup_fd;
-  // `struct sock_filter[]`, installed last before exec.
+  // `struct sock_filter[]`: a ready cBPF program, installed with
+  // seccomp(SECCOMP_SET_MODE_FILTER), where runc installs it. With
+  // `SPROUT_EXEC_NO_NEW_PRIVS`: last, right before execve. Without it: before the
+  // credentials change, while the caller's CAP_SYS_ADMIN still holds (so a root caller can
+  // give a filter to a non-root process without no_new_privs); the filter then also applies
+  // to the child's remaining setup calls (getgroups, setgroups, setresgid, setresuid,
+  // capset, prctl, getppid, rt_sigprocmask, execve or execveat), which it must allow; a
+  // call it refuses fails the step that made it. A program the kernel rejects is
+  // `-EINVAL`, stage SECCOMP; without no_new_privs and without CAP_SYS_ADMIN, `-EACCES`.
   const void *seccomp_filter;
-  // In instructions; 0: none.
+  // In instructions; 0: none; more than BPF_MAXINSNS (4096): `-EINVAL`, stage ARGS.
   size_t seccomp_filter_len;
   // PR_SET_PDEATHSIG; 0: none. Linux sends it when the *thread* that called
   // `sprout_exec_async` exits, not when the whole caller does.

@@ -9,6 +9,7 @@
 
 pub mod error;
 mod ffi;
+mod names;
 mod namespaces;
 mod spawn;
 pub mod spec;

@@ -10,6 +10,7 @@ use std::os::fd::RawFd;
 use nix::errno::Errno;
 
 use crate::error::{Error, Result};
+use crate::names;
 
 /// Which file the new process runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,7 +174,10 @@ impl Spec {
                 format!("parent_death_signal {}", self.parent_death_signal),
             ));
         }
-        self.refuse_unsupported()?;
+        self.check_credentials()?;
+        self.check_capabilities()?;
+        self.check_rlimits()?;
+        self.check_seccomp_filter()?;
         for (index, fd) in self.fds.iter().enumerate() {
             if let Some(fd) = *fd {
                 check_open(fd, || format!("fds[{index}] = {fd}"))?;
@@ -185,38 +189,187 @@ impl Spec {
         if let Some(fd) = self.cgroup {
             check_open(fd, || format!("cgroup_fd {fd}"))?;
         }
-        crate::namespaces::validate(self)
+        crate::namespaces::validate(self)?;
+        self.refuse_unsupported()
     }
 
     /// Fields of the v1 ABI whose implementation has not landed yet: refused, never ignored.
     fn refuse_unsupported(&self) -> Result<()> {
         let unsupported = |what: &str| Err(Error::args(Errno::ENOTSUP, what));
-        if self.credentials.is_some() {
-            return unsupported("credentials");
-        }
-        if self.capabilities.is_some() {
-            return unsupported("capabilities");
-        }
-        if !self.rlimits.is_empty() {
-            return unsupported("limits");
-        }
-        if self.no_new_privs {
-            return unsupported("no_new_privs");
-        }
-        if !self.seccomp_filter.is_empty() {
-            return unsupported("seccomp_filter");
-        }
         if self.terminal == Terminal::Auto && self.stdio_is_terminal() {
             return unsupported("a terminal on stdio (set SPROUT_EXEC_NO_TTY)");
         }
         Ok(())
     }
 
-    fn stdio_is_terminal(&self) -> bool {
-        self.fds.iter().take(3).flatten().any(|&fd| {
-            nix::unistd::isatty(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }).unwrap_or(false)
-        })
+    /// `(uid_t)-1` is "leave unchanged" to setresuid and setresgid, so it is no id to ask for.
+    fn check_credentials(&self) -> Result<()> {
+        let Some(credentials) = &self.credentials else {
+            return Ok(());
+        };
+        let no_id = |what: String| {
+            Err(Error::args(
+                Errno::EINVAL,
+                format!("{what} is 4294967295, which is (uid_t)-1 and names no id"),
+            ))
+        };
+        if credentials.uid == u32::MAX {
+            return no_id("credentials.uid".into());
+        }
+        if credentials.gid == u32::MAX {
+            return no_id("credentials.gid".into());
+        }
+        if let Some(index) = credentials.groups.iter().position(|&g| g == u32::MAX) {
+            return no_id(format!("credentials.extra_gids[{index}]"));
+        }
+        if credentials.groups.len() > NGROUPS_MAX {
+            return Err(Error::args(
+                Errno::EINVAL,
+                format!(
+                    "credentials.extra_gids_len {} is above NGROUPS_MAX {NGROUPS_MAX}",
+                    credentials.groups.len()
+                ),
+            ));
+        }
+        Ok(())
     }
+
+    /// Every bit must be a capability of the running kernel, and the sets must be a state the
+    /// kernel can hold: effective within permitted, ambient within permitted and inheritable.
+    fn check_capabilities(&self) -> Result<()> {
+        let Some(caps) = &self.capabilities else {
+            return Ok(());
+        };
+        let last = last_capability();
+        let known = capability_mask(last);
+        let sets = [
+            ("effective", caps.effective),
+            ("permitted", caps.permitted),
+            ("inheritable", caps.inheritable),
+            ("bounding", caps.bounding),
+            ("ambient", caps.ambient),
+        ];
+        for (name, set) in sets {
+            if let Some(bit) = lowest_bit(set & !known) {
+                return Err(Error::args(
+                    Errno::EINVAL,
+                    format!(
+                        "capabilities.{name}: bit {bit} is above cap_last_cap {last} of this kernel"
+                    ),
+                ));
+            }
+        }
+        if let Some(bit) = lowest_bit(caps.effective & !caps.permitted) {
+            return Err(Error::args(
+                Errno::EINVAL,
+                format!(
+                    "capabilities.effective: {} is not in permitted",
+                    names::capability(bit)
+                ),
+            ));
+        }
+        if let Some(bit) = lowest_bit(caps.ambient & !(caps.permitted & caps.inheritable)) {
+            return Err(Error::args(
+                Errno::EINVAL,
+                format!(
+                    "capabilities.ambient: {} is not in both permitted and inheritable",
+                    names::capability(bit)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A known resource, soft within hard, and each resource once (two entries for one
+    /// resource would leave the outcome to their order).
+    fn check_rlimits(&self) -> Result<()> {
+        for (index, limit) in self.rlimits.iter().enumerate() {
+            let invalid = |what: String| {
+                Err(Error::args(
+                    Errno::EINVAL,
+                    format!("limits[{index}]: {what}"),
+                ))
+            };
+            if !(0..names::RESOURCE_COUNT).contains(&limit.resource) {
+                return invalid(format!("unknown resource {}", limit.resource));
+            }
+            let name = names::resource(limit.resource);
+            if limit.soft > limit.hard {
+                return invalid(format!(
+                    "{name} soft limit {} is above the hard limit {}",
+                    names::limit(limit.soft),
+                    names::limit(limit.hard)
+                ));
+            }
+            if let Some(first) = self.rlimits[..index]
+                .iter()
+                .position(|other| other.resource == limit.resource)
+            {
+                return invalid(format!("{name} is already set by limits[{first}]"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernel takes at most BPF_MAXINSNS instructions, and sock_fprog counts them in 16
+    /// bits: a longer program could not even be handed over intact.
+    fn check_seccomp_filter(&self) -> Result<()> {
+        if self.seccomp_filter.len() > BPF_MAXINSNS {
+            return Err(Error::args(
+                Errno::EINVAL,
+                format!(
+                    "seccomp_filter_len {} is above BPF_MAXINSNS {BPF_MAXINSNS}",
+                    self.seccomp_filter.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn stdio_is_terminal(&self) -> bool {
+        // SAFETY: isatty only queries an fd `validate` has found open.
+        self.fds
+            .iter()
+            .take(3)
+            .flatten()
+            .any(|&fd| unsafe { libc::isatty(fd) } == 1)
+    }
+}
+
+/// The most supplementary groups a process can have (linux/limits.h).
+const NGROUPS_MAX: usize = 65536;
+
+/// The most instructions a seccomp filter can have (linux/bpf_common.h).
+const BPF_MAXINSNS: usize = 4096;
+
+/// The highest capability number the running kernel knows: /proc/sys/kernel/cap_last_cap, or
+/// where /proc is not mounted, the last bit PR_CAPBSET_READ accepts. Read once: it cannot
+/// change while the kernel runs.
+pub(crate) fn last_capability() -> u32 {
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+            .unwrap_or_else(|| {
+                // SAFETY: PR_CAPBSET_READ only reads this thread's bounding set; it fails with
+                // EINVAL for a number above the last capability.
+                (1..64u32)
+                    .take_while(|&bit| unsafe { libc::prctl(libc::PR_CAPBSET_READ, bit) } >= 0)
+                    .last()
+                    .unwrap_or(0)
+            })
+            .min(63)
+    })
+}
+
+/// The bits of capabilities 0..=last.
+pub(crate) fn capability_mask(last: u32) -> u64 {
+    u64::MAX >> (63 - last.min(63))
+}
+
+fn lowest_bit(set: u64) -> Option<u32> {
+    (set != 0).then(|| set.trailing_zeros())
 }
 
 /// `EBADF` unless `fd` is open in the caller.
@@ -232,4 +385,112 @@ fn check_open(fd: RawFd, subject: impl FnOnce() -> String) -> Result<()> {
 pub fn cstring(text: &str, what: &str) -> Result<CString> {
     CString::new(text)
         .map_err(|_| Error::args(Errno::EINVAL, format!("{what}: {text:?} holds a NUL byte")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Stage;
+
+    fn spec() -> Spec {
+        Spec::from_strs(&["/bin/true"]).unwrap()
+    }
+
+    fn refused(spec: &Spec) -> String {
+        let error = spec.validate().expect_err("should be refused");
+        assert_eq!((error.stage, error.errno), (Stage::Args, Errno::EINVAL));
+        error.subject
+    }
+
+    #[test]
+    fn capability_mask_covers_capabilities_up_to_the_last() {
+        assert_eq!(capability_mask(0), 1);
+        assert_eq!(capability_mask(40), 0x1ff_ffff_ffff);
+        assert_eq!(capability_mask(63), u64::MAX);
+    }
+
+    #[test]
+    fn capabilities_must_exist_and_be_a_state_the_kernel_can_hold() {
+        let last = last_capability();
+        let mut s = spec();
+        let ok = Capabilities {
+            effective: 1,
+            permitted: 0b11,
+            inheritable: 0b10,
+            bounding: capability_mask(last),
+            ambient: 0b10,
+        };
+        s.capabilities = Some(ok);
+        s.validate().unwrap();
+        if last < 63 {
+            s.capabilities = Some(Capabilities {
+                bounding: capability_mask(last + 1),
+                ..ok
+            });
+            assert!(refused(&s).starts_with("capabilities.bounding: bit"));
+        }
+        s.capabilities = Some(Capabilities {
+            effective: 0b100,
+            ..ok
+        });
+        assert_eq!(
+            refused(&s),
+            "capabilities.effective: CAP_DAC_READ_SEARCH (2) is not in permitted"
+        );
+        s.capabilities = Some(Capabilities { ambient: 0b1, ..ok });
+        assert_eq!(
+            refused(&s),
+            "capabilities.ambient: CAP_CHOWN (0) is not in both permitted and inheritable"
+        );
+    }
+
+    #[test]
+    fn rlimits_must_be_known_ordered_and_unique() {
+        let limit = |resource, soft, hard| Rlimit {
+            resource,
+            soft,
+            hard,
+        };
+        let nofile = libc::RLIMIT_NOFILE as i32;
+        let mut s = spec();
+        s.rlimits = vec![limit(nofile, 1, u64::MAX), limit(0, u64::MAX, u64::MAX)];
+        s.validate().unwrap();
+        s.rlimits = vec![limit(16, 1, 1)];
+        assert_eq!(refused(&s), "limits[0]: unknown resource 16");
+        s.rlimits = vec![limit(nofile, u64::MAX, 5)];
+        assert_eq!(
+            refused(&s),
+            "limits[0]: RLIMIT_NOFILE soft limit unlimited is above the hard limit 5"
+        );
+        s.rlimits = vec![limit(nofile, 1, 1), limit(0, 1, 1), limit(nofile, 2, 2)];
+        assert_eq!(
+            refused(&s),
+            "limits[2]: RLIMIT_NOFILE is already set by limits[0]"
+        );
+    }
+
+    #[test]
+    fn minus_one_is_no_id_and_filters_have_a_size_limit() {
+        let mut s = spec();
+        s.credentials = Some(Credentials {
+            uid: 1,
+            gid: 1,
+            groups: vec![2, u32::MAX],
+        });
+        assert!(refused(&s).starts_with("credentials.extra_gids[1] is 4294967295"));
+        s.credentials = None;
+        let allow = libc::sock_filter {
+            code: 0x06, // BPF_RET | BPF_K
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000, // SECCOMP_RET_ALLOW
+        };
+        s.seccomp_filter = vec![allow; BPF_MAXINSNS];
+        s.validate().unwrap();
+        s.seccomp_filter.push(allow);
+        assert_eq!(
+            refused(&s),
+            "seccomp_filter_len 4097 is above BPF_MAXINSNS 4096"
+        );
+    }
 }

@@ -45,8 +45,18 @@ fn forget(pid: i32, entry: &Arc<Entry>) {
         .get(&pid)
         .is_some_and(|current| Arc::ptr_eq(current, entry))
     {
-        table.remove(&pid);
+        remove(&mut table, pid);
     }
+}
+
+/// Removes `pid`, giving memory back once the table is mostly empty, so that finished
+/// processes cost nothing.
+fn remove(table: &mut HashMap<i32, Arc<Entry>>, pid: i32) -> Option<Arc<Entry>> {
+    let entry = table.remove(&pid);
+    if table.capacity() > 64 && table.len() * 4 < table.capacity() {
+        table.shrink_to(table.len() * 2);
+    }
+    entry
 }
 
 /// Waits for `pid` to end (`None`: forever), reaps it, forgets it, and returns its raw wait
@@ -56,68 +66,89 @@ pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
     let wait_error = |errno, what: &str| Error::new(Stage::Wait, errno, format!("pid {pid}{what}"));
     let entry = lookup(pid)
         .ok_or_else(|| wait_error(Errno::ECHILD, ": not a live process started by sprout"))?;
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        match try_reap(&entry.pidfd) {
-            Ok(Some(status)) => {
-                forget(pid, &entry);
-                return Ok(status);
-            }
-            Ok(None) => {}
-            Err(Errno::ECHILD) => {
-                // Reaped by someone else (a concurrent wait, or the caller's own waitpid).
-                forget(pid, &entry);
-                return Err(wait_error(Errno::ECHILD, ": already reaped"));
-            }
-            Err(errno) => return Err(wait_error(errno, "")),
+    let reaped = match timeout {
+        None => reap(&entry.pidfd, Block::Yes),
+        Some(timeout) => reap_within(&entry.pidfd, timeout),
+    };
+    match reaped {
+        Ok(Some(status)) => {
+            forget(pid, &entry);
+            Ok(status)
         }
-        let timeout_ms = match deadline {
-            None => -1,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(wait_error(Errno::ETIMEDOUT, ": still running"));
-                }
-                left.as_millis().clamp(1, i32::MAX as u128) as i32
-            }
-        };
+        Ok(None) => Err(wait_error(Errno::ETIMEDOUT, ": still running")),
+        Err(Errno::ECHILD) => {
+            // Reaped by someone else (a concurrent wait, or the caller's own waitpid).
+            forget(pid, &entry);
+            Err(wait_error(Errno::ECHILD, ": already reaped"))
+        }
+        Err(errno) => Err(wait_error(errno, "")),
+    }
+}
+
+/// Reaps the process if it ends within `timeout`: polls the pidfd, which becomes readable
+/// when the process exits.
+fn reap_within(pidfd: &OwnedFd, timeout: Duration) -> std::result::Result<Option<i32>, Errno> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = reap(pidfd, Block::No)? {
+            return Ok(Some(status));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
         let mut poll = libc::pollfd {
-            fd: entry.pidfd.as_raw_fd(),
+            fd: pidfd.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: one pollfd on this stack; a pidfd becomes readable when its process exits.
+        let timeout_ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one pollfd on this stack.
         if unsafe { libc::poll(&mut poll, 1, timeout_ms) } < 0 && Errno::last() != Errno::EINTR {
-            return Err(wait_error(Errno::last(), ""));
+            return Err(Errno::last());
         }
     }
 }
 
-/// Reaps the process if it has ended.
-fn try_reap(pidfd: &OwnedFd) -> std::result::Result<Option<i32>, Errno> {
-    // SAFETY: a zeroed siginfo for waitid to fill.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on a pidfd we own, with WNOHANG.
-    let ret = unsafe {
-        libc::waitid(
-            libc::P_PIDFD,
-            pidfd.as_raw_fd() as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG,
-        )
-    };
-    if ret < 0 {
-        return Err(Errno::last());
+/// Whether `reap` waits for the process to end.
+#[derive(PartialEq, Eq)]
+pub enum Block {
+    Yes,
+    No,
+}
+
+/// Reaps the process behind `pidfd` and returns its raw wait status; `None` when it is still
+/// running and `block` is `No`.
+pub fn reap(pidfd: &OwnedFd, block: Block) -> std::result::Result<Option<i32>, Errno> {
+    let flags = libc::WEXITED | if block == Block::No { libc::WNOHANG } else { 0 };
+    loop {
+        // SAFETY: a zeroed siginfo for waitid to fill.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on a pidfd we own.
+        let ret = unsafe {
+            libc::waitid(
+                libc::P_PIDFD,
+                pidfd.as_raw_fd() as libc::id_t,
+                &mut info,
+                flags,
+            )
+        };
+        if ret < 0 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                errno => return Err(errno),
+            }
+        }
+        // SAFETY: waitid filled `info`; si_pid is 0 when the process has not ended yet.
+        if unsafe { info.si_pid() } == 0 {
+            return Ok(None);
+        }
+        return Ok(Some(raw_wait_status(&info)));
     }
-    // SAFETY: waitid filled `info`; si_pid is 0 when the process has not ended yet.
-    if unsafe { info.si_pid() } == 0 {
-        return Ok(None);
-    }
-    Ok(Some(raw_wait_status(&info)))
 }
 
 /// The status word waitpid would have returned, so that WIFEXITED & co work on it.
-pub fn raw_wait_status(info: &libc::siginfo_t) -> i32 {
+fn raw_wait_status(info: &libc::siginfo_t) -> i32 {
     // SAFETY: called on a siginfo filled by waitid for an ended child.
     let status = unsafe { info.si_status() };
     match info.si_code {
@@ -159,7 +190,7 @@ pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
 
 /// Forgets `pid` without reaping it. `ESRCH` when the library does not know it.
 pub fn release(pid: i32) -> std::result::Result<(), Errno> {
-    TABLE.lock().remove(&pid).map(drop).ok_or(Errno::ESRCH)
+    remove(&mut TABLE.lock(), pid).map(drop).ok_or(Errno::ESRCH)
 }
 
 /// The pids of `container` (`None`: every process), in ascending order.

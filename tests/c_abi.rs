@@ -29,6 +29,11 @@ fn core() {
 }
 
 #[test]
+fn privileges() {
+    run_c_test("privileges");
+}
+
+#[test]
 fn namespaces() {
     run_c_test("namespaces");
 }

@@ -21,8 +21,10 @@ use std::sync::atomic::Ordering;
 
 use libc::c_int;
 
+pub(super) mod privileges;
+
 use super::clone::legacy_leftover;
-use super::plan::{Exec, Plan};
+use super::plan::{Exec, Plan, SeccompWhen};
 use super::report::{Report, SYNC_GO, SYNC_READY};
 use super::sys::sys;
 use crate::error::Stage;
@@ -98,7 +100,7 @@ fn run(ctx: &Context) -> Step {
     let report = ctx.report;
 
     report.enter(Stage::Spawn);
-    reset_signal_handlers();
+    reset_signal_handlers(ctx);
 
     // What the legacy clone could not do comes first: the move into the cgroup is made with
     // the caller's credentials and namespaces, as CLONE_INTO_CGROUP would have made it.
@@ -112,7 +114,7 @@ fn run(ctx: &Context) -> Step {
     lay_out_fds(ctx)?;
 
     // [tty: session, controlling terminal, foreground group]
-    // [rlimits]
+    privileges::set_rlimits(plan, report)?;
 
     report.enter(Stage::Chdir);
     // SAFETY: a NUL-terminated path the plan keeps alive.
@@ -120,9 +122,10 @@ fn run(ctx: &Context) -> Step {
     // SAFETY: umask takes a plain integer and cannot fail.
     let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
 
-    // [seccomp without no_new_privs: while CAP_SYS_ADMIN is still held]
-    // [credentials and capabilities]
-    // [no_new_privs]
+    // Without no_new_privs, while CAP_SYS_ADMIN is still held.
+    privileges::install_seccomp(plan, report, SeccompWhen::BeforeCredentials)?;
+    privileges::set_credentials_and_capabilities(plan, report)?;
+    privileges::set_no_new_privs(plan, report)?;
 
     report.enter(Stage::Spawn);
     set_parent_death_signal(plan)?;
@@ -141,7 +144,8 @@ fn run(ctx: &Context) -> Step {
     }
     .on(0)?;
 
-    // [seccomp with no_new_privs: last, so that it filters the program only]
+    // With no_new_privs: last, so that it filters the program and not sprout.
+    privileges::install_seccomp(plan, report, SeccompWhen::BeforeExec)?;
 
     report.enter(Stage::Exec);
     exec(plan)
@@ -255,10 +259,16 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Every signal to SIG_DFL, handled and ignored ones alike: a handler of the caller must never
-/// run here (CLONE_CLEAR_SIGHAND already did that part where clone3 had it), and an ignored
-/// signal would stay ignored across execve.
-fn reset_signal_handlers() {
+/// Every signal to SIG_DFL: a handler of the caller must never run here, and an ignored
+/// signal would stay ignored across execve. Where clone3 cleared the handlers
+/// (CLONE_CLEAR_SIGHAND) only the signals the caller ignored are left to reset, which saves
+/// some sixty system calls (~9 µs) on every spawn; otherwise every signal is reset.
+fn reset_signal_handlers(ctx: &Context) {
+    let to_reset = if ctx.report.handlers_cleared() {
+        ctx.plan.ignored_signals
+    } else {
+        !0
+    };
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
         flags: 0,
@@ -266,7 +276,8 @@ fn reset_signal_handlers() {
         mask: 0,
     };
     for signal in 1..=64 {
-        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+        if to_reset & (1 << (signal - 1)) == 0 || signal == libc::SIGKILL || signal == libc::SIGSTOP
+        {
             continue;
         }
         // SAFETY: a valid kernel sigaction on this stack, no old action wanted, the kernel's
@@ -404,9 +415,11 @@ fn set_parent_death_signal(plan: &Plan) -> Step {
     // SAFETY: prctl with integer arguments.
     unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, signal) }.on(0)?;
     if let Some(parent) = plan.parent_pid {
-        // SAFETY: getppid and getpid take no arguments; kill on our own pid.
+        // SAFETY: getppid and getpid take no arguments; kill on our own pid. A getppid that
+        // fails (a seccomp filter installed before the credentials may refuse it) tells
+        // nothing about the parent.
         unsafe {
-            if sys!(libc::SYS_getppid) != Ok(parent as usize) {
+            if matches!(sys!(libc::SYS_getppid), Ok(ppid) if ppid != parent as usize) {
                 let me = sys!(libc::SYS_getpid).unwrap_or(0);
                 let _ = sys!(libc::SYS_kill, me, signal);
             }

@@ -219,6 +219,7 @@ unsafe fn clone3(
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = cgroup as u64;
     }
+    area.report().set_handlers_cleared(true);
     let ret: isize;
     // SAFETY: in the parent this is a plain system call that reads `args` and writes `pidfd`.
     // In the child (rax == 0) the kernel has already switched to the new stack, whose top is
@@ -266,6 +267,7 @@ unsafe fn clone_legacy(
     use std::os::fd::FromRawFd;
 
     area.report().legacy_clone.store(1, Ordering::Relaxed);
+    area.report().set_handlers_cleared(false);
     let mut pidfd: i32 = -1;
     let kept = request.flags & !legacy_leftover(request.flags, request.cgroup.is_some());
     let mut flags = kept as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;

@@ -16,8 +16,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
+use crate::names;
 use crate::namespaces as kinds;
-use crate::spec::{Namespace, Program, Spec};
+use crate::spec::{Capabilities, Namespace, Program, Spec};
+use crate::table::{self, Block};
+use child::privileges::{
+    ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
+    ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
+};
 use child::{Context, ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_MAPS, ITEM_UNSHARE, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child, legacy_leftover};
 use namespaces::{MapsHandshake, PidNsSwitch};
@@ -253,8 +259,86 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
         Stage::Spawn if spec.parent_death_signal != 0 => {
             format!("parent_death_signal {}", spec.parent_death_signal)
         }
+        Stage::Rlimits => spec
+            .rlimits
+            .get(item as usize)
+            .map(|limit| {
+                format!(
+                    "limits[{item}] {} soft {} hard {}",
+                    names::resource(limit.resource),
+                    names::limit(limit.soft),
+                    names::limit(limit.hard)
+                )
+            })
+            .unwrap_or_default(),
+        Stage::Credentials => match (&spec.credentials, item) {
+            (Some(ids), ITEM_GROUPS) => format!("extra_gids {:?}", ids.groups),
+            (Some(ids), ITEM_GID) => format!("gid {}", ids.gid),
+            (Some(ids), ITEM_UID) => format!("uid {}", ids.uid),
+            _ => String::new(),
+        },
+        Stage::Capabilities => capabilities_subject(plan, item),
+        Stage::NoNewPrivs => "PR_SET_NO_NEW_PRIVS".to_owned(),
+        Stage::Seccomp => {
+            // Without no_new_privs the filter went in before the credentials change, and the
+            // kernel wants CAP_SYS_ADMIN for it.
+            let why = if errno == libc::EACCES && !spec.no_new_privs {
+                ", installed without no_new_privs (which needs CAP_SYS_ADMIN)"
+            } else {
+                ""
+            };
+            format!(
+                "seccomp_filter of {} instructions{why}",
+                spec.seccomp_filter.len()
+            )
+        }
         _ => String::new(),
     }
+}
+
+/// The capability step that failed, and the capability concerned.
+fn capabilities_subject(plan: &Plan, item: u32) -> String {
+    let Some(caps) = plan.spec.capabilities else {
+        return String::new();
+    };
+    let capability = names::capability(item & ITEM_CAPABILITY_BITS);
+    match item & !ITEM_CAPABILITY_BITS {
+        ITEM_BOUNDING => format!("dropping {capability} from the bounding set"),
+        ITEM_KEEPCAPS => "PR_SET_KEEPCAPS".to_owned(),
+        ITEM_CAPSET => {
+            let sets = format!(
+                "capset effective {:#x} permitted {:#x} inheritable {:#x}",
+                caps.effective, caps.permitted, caps.inheritable
+            );
+            match capset_culprit(&caps) {
+                Some(why) => format!("{sets} ({why})"),
+                None => sets,
+            }
+        }
+        ITEM_AMBIENT_CLEAR => "clearing the ambient set".to_owned(),
+        ITEM_AMBIENT => format!("raising {capability} in the ambient set"),
+        _ => String::new(),
+    }
+}
+
+/// What capset most likely refused, judged from the calling thread's own sets, which the child
+/// started with: a permitted capability the caller lacks, or an inheritable one neither in the
+/// new bounding set nor already inheritable.
+fn capset_culprit(caps: &Capabilities) -> Option<String> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let set = |key: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key))
+            .and_then(|value| u64::from_str_radix(value.trim(), 16).ok())
+    };
+    let lowest = |bits: u64| (bits != 0).then(|| names::capability(bits.trailing_zeros()));
+    if let Some(cap) = lowest(caps.permitted & !set("CapPrm:")?) {
+        return Some(format!("the caller does not hold {cap}"));
+    }
+    lowest(caps.inheritable & !(set("CapInh:")? | caps.bounding)).map(|cap| {
+        format!("inheritable {cap} is neither in bounding nor inheritable in the caller")
+    })
 }
 
 /// SIGKILL through the pidfd (a child that already exited is left as it is).
@@ -274,25 +358,7 @@ fn kill(pidfd: &OwnedFd) {
 
 /// Waits for a child that failed before exec and returns its raw wait status.
 fn reap(pidfd: &OwnedFd) -> i32 {
-    use std::os::fd::AsRawFd;
-    loop {
-        // SAFETY: waitid on our own pidfd with a zeroed siginfo to fill.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let ret = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                libc::WEXITED,
-            )
-        };
-        if ret == 0 {
-            return crate::table::raw_wait_status(&info);
-        }
-        if Errno::last() != Errno::EINTR {
-            return 0;
-        }
-    }
+    table::reap(pidfd, Block::Yes).ok().flatten().unwrap_or(0)
 }
 
 /// Every signal blocked on this thread, the C library's internal ones included, for as long

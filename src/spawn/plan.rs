@@ -1,12 +1,13 @@
 //! Everything the child needs, prepared in the parent: pointer arrays for execve, the PATH
-//! candidates, the fd layout. After clone the child only reads this (and writes the scratch
-//! array it is given), so it never allocates.
+//! candidates, the fd layout, the capability words, the rlimits and the seccomp program. After
+//! clone the child only reads this (and writes the scratch array it is given), so it never
+//! allocates.
 
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
 use super::namespaces::{NamespacePlan, parent_pid};
-use crate::spec::{Program, Spec};
+use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -28,9 +29,15 @@ pub struct Plan<'a> {
     pub envp: Vec<*const c_char>,
     pub exec: Exec,
     pub fds: FdLayout,
+    /// The signals the caller ignores (bit n-1 for signal n), which the child resets to
+    /// SIG_DFL; all of them when /proc cannot tell.
+    pub ignored_signals: u64,
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
+    pub rlimits: Vec<RlimitStep>,
+    pub capabilities: Option<CapabilitySteps>,
+    pub seccomp: Option<SeccompStep>,
     pub namespaces: NamespacePlan,
 }
 
@@ -53,10 +60,119 @@ impl<'a> Plan<'a> {
             envp: null_terminated(env),
             exec,
             fds: FdLayout::new(&spec.fds, exec_source),
+            ignored_signals: ignored_signals().unwrap_or(!0),
             parent_pid: parent_pid(spec, &namespaces),
+            rlimits: spec
+                .rlimits
+                .iter()
+                .map(|limit| RlimitStep {
+                    resource: limit.resource as u32,
+                    value: libc::rlimit64 {
+                        rlim_cur: limit.soft,
+                        rlim_max: limit.hard,
+                    },
+                })
+                .collect(),
+            capabilities: spec.capabilities.map(|caps| CapabilitySteps {
+                drop_from_bounding: !caps.bounding & capability_mask(last_capability()),
+                keep_across_uid_change: spec.credentials.is_some(),
+                words: capset_words(caps.effective, caps.permitted, caps.inheritable),
+                ambient: caps.ambient,
+            }),
+            seccomp: (!spec.seccomp_filter.is_empty()).then(|| SeccompStep {
+                program: libc::sock_fprog {
+                    // `Spec::validate` keeps the length within BPF_MAXINSNS.
+                    len: spec.seccomp_filter.len() as u16,
+                    filter: spec.seccomp_filter.as_ptr().cast_mut(),
+                },
+                when: if spec.no_new_privs {
+                    SeccompWhen::BeforeExec
+                } else {
+                    SeccompWhen::BeforeCredentials
+                },
+            }),
             namespaces,
         }
     }
+}
+
+/// The caller's ignored signals, from the `sigignore` field of /proc/self/stat: one read
+/// instead of a query per signal. A disposition another thread changes during the spawn may
+/// be seen either way, as it would be by any ordering of the two calls.
+fn ignored_signals() -> Option<u64> {
+    use std::io::Read;
+    let mut buffer = [0u8; 1024];
+    let mut file = std::fs::File::open("/proc/self/stat").ok()?;
+    let len = file.read(&mut buffer).ok()?;
+    stat_sigignore(buffer.get(..len)?)
+}
+
+/// Field 33 of a /proc/PID/stat line, `sigignore`. The command name (field 2) may hold spaces
+/// and parentheses, so fields are counted from the last ')'.
+fn stat_sigignore(stat: &[u8]) -> Option<u64> {
+    let after_name = stat.iter().rposition(|&b| b == b')')? + 1;
+    let field = std::str::from_utf8(&stat[after_name..])
+        .ok()?
+        .split_ascii_whitespace()
+        .nth(33 - 3)?;
+    field.parse().ok()
+}
+
+/// One prlimit64 call on the child itself.
+pub struct RlimitStep {
+    pub resource: u32,
+    /// UINT64_MAX is RLIM64_INFINITY already.
+    pub value: libc::rlimit64,
+}
+
+/// The capability sets, as the child applies them around the credentials change.
+pub struct CapabilitySteps {
+    /// Bounding-set bits to drop: every capability of this kernel that was not asked for.
+    pub drop_from_bounding: u64,
+    /// PR_SET_KEEPCAPS before the ids change, so that the permitted set survives a change
+    /// from uid 0 to another uid and capset can then narrow it to what was asked.
+    pub keep_across_uid_change: bool,
+    /// capset's `_LINUX_CAPABILITY_VERSION_3` data: capabilities 0-31, then 32-63.
+    pub words: [CapData; 2],
+    /// Raised one bit at a time after capset, once the ambient set was cleared.
+    pub ambient: u64,
+}
+
+/// The kernel's `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapData {
+    pub effective: u32,
+    pub permitted: u32,
+    pub inheritable: u32,
+}
+
+fn capset_words(effective: u64, permitted: u64, inheritable: u64) -> [CapData; 2] {
+    let word = |shift: u32| CapData {
+        effective: (effective >> shift) as u32,
+        permitted: (permitted >> shift) as u32,
+        inheritable: (inheritable >> shift) as u32,
+    };
+    [word(0), word(32)]
+}
+
+/// The seccomp filter and when the child installs it.
+pub struct SeccompStep {
+    /// Points into `spec.seccomp_filter`.
+    pub program: libc::sock_fprog,
+    pub when: SeccompWhen,
+}
+
+/// When the filter goes in, as runc does it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeccompWhen {
+    /// Without no_new_privs the kernel accepts a filter only from a process holding
+    /// CAP_SYS_ADMIN, which the credentials change may take away: so before it. The filter
+    /// then also applies to the rest of the child's own steps.
+    BeforeCredentials,
+    /// With no_new_privs any process may install it: last before execve, so that it filters
+    /// the program and as little of sprout as possible.
+    BeforeExec,
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
@@ -138,6 +254,21 @@ mod tests {
     }
 
     #[test]
+    fn sigignore_is_read_past_a_command_name_with_spaces_and_parentheses() {
+        let stat = b"42 (a) b) c) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5 1000 100 \
+            18446744073709551615 1 1 0 0 0 0 0 4096 16386 0 0 0 17 1 0 0 0 0 0\n";
+        assert_eq!(stat_sigignore(stat), Some(4096));
+    }
+
+    #[test]
+    fn this_process_ignores_a_signal_it_was_told_to_ignore() {
+        // SAFETY: SIGURG is ignored by default; making it SIG_IGN explicitly harms nothing.
+        unsafe { libc::signal(libc::SIGURG, libc::SIG_IGN) };
+        let ignored = ignored_signals().expect("/proc/self/stat is readable");
+        assert_ne!(ignored & (1 << (libc::SIGURG - 1)), 0, "{ignored:#x}");
+    }
+
+    #[test]
     fn a_name_with_a_slash_is_not_searched() {
         let env = [cs("PATH=/usr/bin")];
         assert_eq!(candidates(b"./x", &env), [cs("./x")]);
@@ -212,6 +343,26 @@ mod tests {
             }
         }
         assert_eq!(count, 6 * 6 * 6 * 7);
+    }
+
+    #[test]
+    fn capability_sets_split_into_capset_words() {
+        let words = capset_words(1 << 33 | 1, 1 << 40 | 1 << 33 | 3, 1 << 31);
+        assert_eq!(
+            words,
+            [
+                CapData {
+                    effective: 1,
+                    permitted: 3,
+                    inheritable: 1 << 31
+                },
+                CapData {
+                    effective: 2,
+                    permitted: 1 << 8 | 2,
+                    inheritable: 0
+                },
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct Report {
     /// CLONE_CHILD_CLEARTID word: the kernel zeroes it, with a futex wake, when the child execs
     /// or exits.
     pub sync: AtomicU32,
+    /// Set by the parent right before a clone that resets the child's signal handlers
+    /// (clone3 with CLONE_CLEAR_SIGHAND), cleared before one that does not.
+    handlers_cleared: AtomicU32,
 }
 
 /// `Report::sync` values. 0 is the kernel's: the child has exec'd or exited.
@@ -54,6 +57,18 @@ impl Report {
         self.item.store(0, Ordering::Relaxed);
         self.legacy_clone.store(0, Ordering::Relaxed);
         self.sync.store(SYNC_STARTED, Ordering::Relaxed);
+    }
+
+    /// Parent: whether the clone about to happen resets the child's handlers itself.
+    pub fn set_handlers_cleared(&self, cleared: bool) {
+        self.handlers_cleared
+            .store(u32::from(cleared), Ordering::Relaxed);
+    }
+
+    /// Child: whether the kernel already reset every handled signal to SIG_DFL.
+    #[inline(always)]
+    pub fn handlers_cleared(&self) -> bool {
+        self.handlers_cleared.load(Ordering::Relaxed) != 0
     }
 
     /// Child: entering `stage`.

@@ -1,0 +1,643 @@
+//! Spawn cost, side by side in one process: sprout against the kernel's floor (a raw
+//! `clone(CLONE_VM|CLONE_VFORK)` + execve) and against the usual launchers, at two caller
+//! sizes, interleaved round by round so that drift hits every variant alike; then throughput
+//! across threads and the library's memory per tracked process.
+//!
+//! Run (as root, for the credential and namespace variants): `cargo bench --bench spawn`.
+//! `SPROUT_BENCH_ROUNDS` (default 300) sets the rounds per caller size, `SPROUT_BENCH_RSS_GIB`
+//! (default 4) the large caller's touched anonymous memory.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::{CString, c_char, c_void};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sprout::{Capabilities, Credentials, Namespace, Rlimit, Spec};
+
+/// Counts the bytes the process holds on the heap, to measure what the library keeps per
+/// tracked process.
+struct CountingAlloc;
+
+static HEAP_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        HEAP_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded to the system allocator with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HEAP_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: forwarded to the system allocator with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAlloc = CountingAlloc;
+
+/// The do-nothing program: a static C program, or with `bare` one without the C library.
+fn build_nothing(bare: bool) -> CString {
+    let (name, flags): (&str, &[&str]) = if bare {
+        ("nothing_bare", &["-static", "-nostdlib", "-O2", "-o"])
+    } else {
+        ("nothing", &["-static", "-O2", "-o"])
+    };
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-{name}"));
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("benches/{name}.c"));
+    let status = Command::new("cc")
+        .args(flags)
+        .arg(&out)
+        .arg(&source)
+        .status()
+        .expect("cc runs");
+    assert!(status.success(), "building {}", source.display());
+    CString::new(out.into_os_string().into_encoded_bytes()).unwrap()
+}
+
+/// What every variant starts: the program, its argv and an empty environment.
+struct Target {
+    path: CString,
+    argv: [*const c_char; 2],
+    envp: [*const c_char; 1],
+}
+
+// The pointers point into `path`, which lives as long as the Target; nothing mutates them.
+unsafe impl Sync for Target {}
+
+impl Target {
+    fn new(path: CString) -> Box<Target> {
+        let mut target = Box::new(Target {
+            path,
+            argv: [std::ptr::null(); 2],
+            envp: [std::ptr::null()],
+        });
+        target.argv[0] = target.path.as_ptr();
+        target
+    }
+}
+
+fn waitpid(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waits for a child this process just started.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::EINTR)
+        );
+    }
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
+}
+
+/// What the kernel's own work for the full profile is: the system calls sprout's child makes
+/// for it, made directly, with nothing else.
+struct RawProfile {
+    last_capability: u32,
+    seccomp: libc::sock_fprog,
+}
+
+// The filter pointer points into a Vec that lives as long as the RawProfile.
+unsafe impl Sync for RawProfile {}
+
+/// The floor: the kernel's clone + execve + wait, with nothing else done (or only the full
+/// profile's system calls).
+fn raw_clone(target: &Target, extra_flags: i32, profile: Option<&RawProfile>) {
+    struct Arg<'a> {
+        target: &'a Target,
+        profile: Option<&'a RawProfile>,
+    }
+    extern "C" fn child(arg: *mut c_void) -> i32 {
+        // SAFETY: `arg` is the Arg, alive while the parent is suspended (CLONE_VFORK).
+        let Arg { target, profile } = unsafe { &*(arg as *const Arg) };
+        // SAFETY: plain system calls on data that outlives the child; on failure it exits.
+        unsafe {
+            if let Some(profile) = profile {
+                apply_raw_profile(profile);
+            }
+            libc::execve(
+                target.path.as_ptr(),
+                target.argv.as_ptr(),
+                target.envp.as_ptr(),
+            );
+            libc::_exit(127)
+        }
+    }
+    thread_local! {
+        static STACK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+    }
+    let arg = Arg { target, profile };
+    let pid = STACK.with_borrow_mut(|stack| {
+        // SAFETY: the child runs on its own 64 KiB stack, shares our memory only until it
+        // execs (CLONE_VFORK suspends us until then), and only makes system calls.
+        unsafe {
+            let top = stack.as_mut_ptr().add(stack.len() & !15);
+            libc::clone(
+                child,
+                top.cast(),
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | extra_flags,
+                (&raw const arg).cast_mut().cast(),
+            )
+        }
+    });
+    assert!(pid > 0, "clone: {}", std::io::Error::last_os_error());
+    waitpid(pid);
+}
+
+/// The full profile (see `full_profile`) as bare system calls; exits 126 on any failure.
+///
+/// # Safety
+/// Only for the child of `raw_clone`.
+unsafe fn apply_raw_profile(profile: &RawProfile) {
+    let check = |ret: libc::c_long| {
+        if ret < 0 {
+            // SAFETY: ends the child.
+            unsafe { libc::_exit(126) }
+        }
+    };
+    // SAFETY: system calls on constants and on data the profile keeps alive.
+    unsafe {
+        for (resource, value) in [(libc::RLIMIT_NOFILE, 256), (libc::RLIMIT_CORE, 0)] {
+            let limit = libc::rlimit64 {
+                rlim_cur: value,
+                rlim_max: value,
+            };
+            check(libc::syscall(libc::SYS_prlimit64, 0, resource, &limit, 0));
+        }
+        libc::syscall(libc::SYS_umask, 0o077);
+        for cap in 0..=profile.last_capability {
+            check(libc::syscall(
+                libc::SYS_prctl,
+                libc::PR_CAPBSET_DROP,
+                cap,
+                0,
+                0,
+                0,
+            ));
+        }
+        let groups = [65534u32];
+        check(libc::syscall(libc::SYS_setgroups, 1, groups.as_ptr()));
+        check(libc::syscall(libc::SYS_setresgid, 65534, 65534, 65534));
+        check(libc::syscall(libc::SYS_setresuid, 65534, 65534, 65534));
+        let mut header = [0x2008_0522u32, 0];
+        let data = [0u32; 6];
+        check(libc::syscall(
+            libc::SYS_capset,
+            header.as_mut_ptr(),
+            data.as_ptr(),
+        ));
+        check(libc::syscall(
+            libc::SYS_prctl,
+            libc::PR_SET_NO_NEW_PRIVS,
+            1,
+            0,
+            0,
+            0,
+        ));
+        check(libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &profile.seccomp,
+        ));
+    }
+}
+
+fn posix_spawn(target: &Target) {
+    let mut pid = 0;
+    // SAFETY: NUL-terminated arrays, no file actions or attributes.
+    let rc = unsafe {
+        libc::posix_spawn(
+            &mut pid,
+            target.path.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+            target.argv.as_ptr().cast(),
+            target.envp.as_ptr().cast(),
+        )
+    };
+    assert_eq!(rc, 0);
+    waitpid(pid);
+}
+
+fn fork_exec(target: &Target) {
+    // SAFETY: the child only calls execve and _exit, both async-signal-safe.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        unsafe {
+            libc::execve(
+                target.path.as_ptr(),
+                target.argv.as_ptr(),
+                target.envp.as_ptr(),
+            );
+            libc::_exit(127)
+        }
+    }
+    assert!(pid > 0);
+    waitpid(pid);
+}
+
+fn std_command(target: &Target, with_ids: bool) {
+    use std::os::unix::process::CommandExt;
+    let path = std::ffi::OsStr::from_bytes(target.path.as_bytes());
+    let mut command = Command::new(path);
+    command.env_clear();
+    if with_ids {
+        // SAFETY: getuid/getgid cannot fail.
+        command
+            .uid(unsafe { libc::getuid() })
+            .gid(unsafe { libc::getgid() });
+    }
+    assert!(command.status().unwrap().success());
+}
+
+use std::os::unix::ffi::OsStrExt;
+
+fn sprout_run(spec: &Spec) {
+    let process = sprout::spawn(spec).unwrap_or_else(|e| panic!("sprout: {e}"));
+    let status = sprout::wait(process.pid, None).unwrap();
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "status {status:#x}"
+    );
+}
+
+/// The sandbox profile of the "full" variant: another uid with a supplementary group, empty
+/// capability sets, two rlimits, no_new_privs, a umask and a small seccomp filter.
+fn full_profile(plain: &Spec) -> Spec {
+    let mut spec = plain.clone();
+    spec.credentials = Some(Credentials {
+        uid: 65534,
+        gid: 65534,
+        groups: vec![65534],
+    });
+    spec.capabilities = Some(Capabilities::default());
+    spec.rlimits = vec![
+        Rlimit {
+            resource: libc::RLIMIT_NOFILE as i32,
+            soft: 256,
+            hard: 256,
+        },
+        Rlimit {
+            resource: libc::RLIMIT_CORE as i32,
+            soft: 0,
+            hard: 0,
+        },
+    ];
+    spec.no_new_privs = true;
+    spec.umask = 0o077;
+    spec.seccomp_filter = small_seccomp_filter();
+    spec
+}
+
+/// Allow everything on x86_64 but ptrace, which fails with EPERM.
+fn small_seccomp_filter() -> Vec<libc::sock_filter> {
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    vec![
+        stmt(load, 4), // seccomp_data.arch
+        jump(AUDIT_ARCH_X86_64, 1, 0),
+        stmt(ret, libc::SECCOMP_RET_KILL_PROCESS),
+        stmt(load, 0), // seccomp_data.nr
+        jump(libc::SYS_ptrace as u32, 0, 1),
+        stmt(ret, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
+        stmt(ret, libc::SECCOMP_RET_ALLOW),
+    ]
+}
+
+fn namespaced(plain: &Spec) -> Spec {
+    let mut spec = plain.clone();
+    spec.namespaces = [
+        libc::CLONE_NEWPID,
+        libc::CLONE_NEWNS,
+        libc::CLONE_NEWUTS,
+        libc::CLONE_NEWIPC,
+    ]
+    .into_iter()
+    .map(|kind| Namespace { kind, fd: None })
+    .collect();
+    spec
+}
+
+const NS_FLAGS: i32 =
+    libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+
+struct Variant<'a> {
+    name: &'static str,
+    /// The raw clone doing the same work, where that differs from the plain floor.
+    same_work: Option<&'static str>,
+    run: Box<dyn Fn() + 'a>,
+    samples: Vec<Duration>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Runs every variant once per round, in a new random order each round (a slow variant must
+/// not always precede the same one), and prints p50, p90 and the ratio of p50s to the floor
+/// and to the raw clone doing the same work. Returns the p50 of each variant by name.
+fn compare(title: &str, variants: &mut [Variant], rounds: usize) -> Vec<(&'static str, Duration)> {
+    let warmup = (rounds / 10).max(5);
+    let mut order: Vec<usize> = (0..variants.len()).collect();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..warmup + rounds {
+        for i in (1..order.len()).rev() {
+            // xorshift64: a fixed, dependency-free sequence is random enough to vary the order.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        for &index in &order {
+            let variant = &mut variants[index];
+            let start = Instant::now();
+            (variant.run)();
+            let took = start.elapsed();
+            if round >= warmup {
+                variant.samples.push(took);
+            }
+        }
+    }
+    let p50s: Vec<(&'static str, Duration)> = variants
+        .iter_mut()
+        .map(|v| {
+            v.samples.sort_unstable();
+            (v.name, percentile(&v.samples, 0.5))
+        })
+        .collect();
+    let p50_of = |name: &str| {
+        p50s.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| *d)
+            .unwrap()
+    };
+    println!("\n### {title} ({rounds} rounds, interleaved)\n");
+    println!("| variant | p50 ms | p90 ms | p50 / floor | p50 / raw clone doing the same work |");
+    println!("|---|---:|---:|---:|---:|");
+    for v in variants.iter() {
+        let p50 = percentile(&v.samples, 0.5);
+        let ratio = |base: Duration| p50.as_secs_f64() / base.as_secs_f64();
+        let same_work = v
+            .same_work
+            .map_or(String::new(), |name| format!("{:.3}", ratio(p50_of(name))));
+        println!(
+            "| {} | {:.3} | {:.3} | {:.3} | {same_work} |",
+            v.name,
+            ms(p50),
+            ms(percentile(&v.samples, 0.9)),
+            ratio(p50_of(FLOOR)),
+        );
+    }
+    p50s
+}
+
+const FLOOR: &str = "floor: raw clone(VM|VFORK) + execve";
+const RAW_FULL: &str = "raw clone + the full profile's system calls";
+const NS_FLOOR: &str = "raw clone + new PID/mount/UTS/IPC namespaces";
+
+/// The variants to compare; `full` and `ns` are `None` where this machine cannot run them
+/// (not root), and `slow` adds the fork-based launchers.
+fn variants<'a>(
+    target: &'a Target,
+    plain: &'a Spec,
+    full: Option<(&'a Spec, &'a RawProfile)>,
+    ns: Option<&'a Spec>,
+    slow: bool,
+) -> Vec<Variant<'a>> {
+    let v = |name, same_work, run: Box<dyn Fn() + 'a>| Variant {
+        name,
+        same_work,
+        run,
+        samples: Vec::new(),
+    };
+    let mut list = vec![
+        v(FLOOR, None, Box::new(|| raw_clone(target, 0, None))),
+        v(
+            "posix_spawn (glibc)",
+            None,
+            Box::new(|| posix_spawn(target)),
+        ),
+        v(
+            "Rust std Command",
+            None,
+            Box::new(|| std_command(target, false)),
+        ),
+        v("sprout plain", None, Box::new(|| sprout_run(plain))),
+    ];
+    if let Some((full, raw)) = full {
+        list.push(v(
+            RAW_FULL,
+            None,
+            Box::new(|| raw_clone(target, 0, Some(raw))),
+        ));
+        list.push(v(
+            "sprout full profile",
+            Some(RAW_FULL),
+            Box::new(|| sprout_run(full)),
+        ));
+    }
+    if let Some(ns) = ns {
+        list.push(v(
+            NS_FLOOR,
+            None,
+            Box::new(|| raw_clone(target, NS_FLAGS, None)),
+        ));
+        list.push(v(
+            "sprout + new PID/mount/UTS/IPC namespaces",
+            Some(NS_FLOOR),
+            Box::new(|| sprout_run(ns)),
+        ));
+    }
+    if slow {
+        list.push(v("fork + execve", None, Box::new(|| fork_exec(target))));
+        list.push(v(
+            "Rust std Command .uid().gid()",
+            None,
+            Box::new(|| std_command(target, true)),
+        ));
+    }
+    list
+}
+
+/// `spec` when sprout can run it here, else `None` after saying why.
+fn usable(name: &str, spec: Spec) -> Option<Spec> {
+    match sprout::run(&spec) {
+        Ok(_) => Some(spec),
+        Err(error) => {
+            println!("{name}: not measured: {error}");
+            None
+        }
+    }
+}
+
+/// Touches `gib` GiB of anonymous memory, so that a fork has that many page tables to copy.
+fn grow_rss(gib: usize) -> Vec<u8> {
+    let mut memory = vec![0u8; gib << 30];
+    for page in memory.chunks_mut(4096) {
+        page[0] = 1;
+    }
+    memory
+}
+
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Spawns per second with `threads` threads spawning at once for `duration`.
+fn throughput(threads: usize, duration: Duration, run: &(dyn Fn() + Sync)) -> f64 {
+    let stop = AtomicBool::new(false);
+    let count = AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    run();
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        std::thread::sleep(duration);
+        stop.store(true, Ordering::Relaxed);
+    });
+    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Heap bytes the library holds per tracked process, and after they are all waited for.
+fn memory_per_process(plain: &Spec) {
+    const N: usize = 1000;
+    let mut pids = Vec::with_capacity(N);
+    sprout_run(plain); // first-use allocations (the table itself, this thread's stack area)
+    let before = HEAP_BYTES.load(Ordering::Relaxed);
+    for _ in 0..N {
+        pids.push(sprout::spawn(plain).unwrap().pid);
+    }
+    let live = HEAP_BYTES.load(Ordering::Relaxed);
+    for pid in &pids {
+        sprout::wait(*pid, None).unwrap();
+    }
+    let after = HEAP_BYTES.load(Ordering::Relaxed);
+    println!("\n### Library memory per tracked process\n");
+    println!(
+        "{N} live (unwaited) processes: {:.0} heap bytes each; after waiting for all: {:+} bytes in all",
+        (live - before) as f64 / N as f64,
+        after - before
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else is accepted.
+    let rounds: usize = std::env::var("SPROUT_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    let big_gib: usize = std::env::var("SPROUT_BENCH_RSS_GIB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
+
+    let bare = std::env::var("SPROUT_BENCH_PROGRAM").is_ok_and(|p| p == "bare");
+    let target = Target::new(build_nothing(bare));
+    let plain = Spec::new(vec![target.path.clone()]);
+    let full = usable("sprout full profile", full_profile(&plain));
+    let filter = small_seccomp_filter();
+    let raw = RawProfile {
+        last_capability: std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap(),
+        seccomp: libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr().cast_mut(),
+        },
+    };
+    let full = full.as_ref().map(|spec| (spec, &raw));
+    let ns = usable("sprout + namespaces", namespaced(&plain));
+
+    println!("## sprout spawn benchmark\n");
+    println!("machine: {}", machine());
+
+    let small = compare(
+        &format!("caller RSS {} MiB", rss_kib() / 1024),
+        &mut variants(&target, &plain, full, ns.as_ref(), true),
+        rounds,
+    );
+
+    let memory = grow_rss(big_gib);
+    let big = compare(
+        &format!("caller RSS {} MiB", rss_kib() / 1024),
+        &mut variants(&target, &plain, full, ns.as_ref(), true),
+        (rounds / 3).max(30),
+    );
+    drop(memory);
+
+    let p50 =
+        |set: &[(&str, Duration)], name: &str| set.iter().find(|(n, _)| *n == name).unwrap().1;
+    println!(
+        "\nsprout plain at {big_gib} GiB / at small RSS: {:.2}",
+        p50(&big, "sprout plain").as_secs_f64() / p50(&small, "sprout plain").as_secs_f64()
+    );
+
+    println!("\n### Throughput: spawns per second, all threads together (2 s each)\n");
+    println!("| threads | floor | sprout plain | sprout / floor |");
+    println!("|---:|---:|---:|---:|");
+    let mut one = 0.0;
+    for threads in [1, 2, 4, 8] {
+        let floor = throughput(threads, Duration::from_secs(2), &|| {
+            raw_clone(&target, 0, None)
+        });
+        let spawned = throughput(threads, Duration::from_secs(2), &|| sprout_run(&plain));
+        if threads == 1 {
+            one = spawned;
+        }
+        println!(
+            "| {threads} | {floor:.0} | {spawned:.0} | {:.2} |",
+            spawned / floor
+        );
+    }
+    let two = throughput(2, Duration::from_secs(2), &|| sprout_run(&plain));
+    println!("\nsprout, 2 threads / 1 thread: {:.2}", two / one);
+
+    memory_per_process(&plain);
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap().trim().to_string())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{cpu}, {cpus} CPUs, Linux {}", kernel.trim())
+}

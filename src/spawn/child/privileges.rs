@@ -1,0 +1,190 @@
+//! The child's privilege steps: rlimits, the seccomp filter, the bounding set, the ids, the
+//! capability sets and no_new_privs. Same rules as the rest of the child: raw system calls on
+//! the plan only. The id calls in particular are never the C library's, whose setxid broadcast
+//! would change the credentials of every thread of the caller.
+
+use super::{OnItem, Step};
+use crate::error::Stage;
+use crate::spawn::plan::{CapabilitySteps, Plan, SeccompWhen};
+use crate::spawn::report::Report;
+use crate::spawn::sys::sys;
+use crate::spec::Credentials;
+
+/// Items of the CREDENTIALS stage: which call failed.
+pub(crate) const ITEM_GROUPS: u32 = 0;
+pub(crate) const ITEM_GID: u32 = 1;
+pub(crate) const ITEM_UID: u32 = 2;
+
+/// Items of the CAPABILITIES stage: the step in the high bits, the capability in the low byte.
+pub(crate) const ITEM_BOUNDING: u32 = 1 << 8;
+pub(crate) const ITEM_KEEPCAPS: u32 = 2 << 8;
+pub(crate) const ITEM_CAPSET: u32 = 3 << 8;
+pub(crate) const ITEM_AMBIENT_CLEAR: u32 = 4 << 8;
+pub(crate) const ITEM_AMBIENT: u32 = 5 << 8;
+pub(crate) const ITEM_CAPABILITY_BITS: u32 = 0xff;
+
+/// The kernel's `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    /// 0: this process.
+    pid: i32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets, as the two data words of `CapabilitySteps`.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// Each limit with prlimit64 on the child itself. It runs while the child still has the
+/// caller's privileges (raising a hard limit needs CAP_SYS_RESOURCE); the child has its own
+/// copy of the limits (no CLONE_THREAD), so the caller's never change. Item: the index.
+pub(super) fn set_rlimits(plan: &Plan, report: &Report) -> Step {
+    if plan.rlimits.is_empty() {
+        return Ok(());
+    }
+    report.enter(Stage::Rlimits);
+    for (index, limit) in plan.rlimits.iter().enumerate() {
+        // SAFETY: pid 0 is this process; the new limit lives in the plan and no old limit is
+        // asked for.
+        unsafe {
+            sys!(
+                libc::SYS_prlimit64,
+                0,
+                limit.resource,
+                &raw const limit.value,
+                0
+            )
+        }
+        .on(index as u32)?;
+    }
+    Ok(())
+}
+
+/// The seccomp filter, if the plan installs it at `when`.
+pub(super) fn install_seccomp(plan: &Plan, report: &Report, when: SeccompWhen) -> Step {
+    let Some(seccomp) = plan.seccomp.as_ref().filter(|s| s.when == when) else {
+        return Ok(());
+    };
+    report.enter(Stage::Seccomp);
+    // SAFETY: a sock_fprog whose filter points into the spec, which outlives the child's use;
+    // the kernel copies the program. No TSYNC: the child is a thread group of its own.
+    unsafe {
+        sys!(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0,
+            &raw const seccomp.program
+        )
+    }
+    .on(0)
+    .map(|_| ())
+}
+
+/// Bounding set, then ids, then capability sets: dropping bounding bits needs CAP_SETPCAP,
+/// which a change to a non-root uid takes away; PR_SET_KEEPCAPS keeps the permitted set across
+/// that change so capset can narrow it to what was asked; ambient bits can only be raised
+/// once they are permitted and inheritable.
+pub(super) fn set_credentials_and_capabilities(plan: &Plan, report: &Report) -> Step {
+    if let Some(caps) = &plan.capabilities {
+        report.enter(Stage::Capabilities);
+        drop_from_bounding(caps.drop_from_bounding)?;
+        if caps.keep_across_uid_change {
+            // SAFETY: prctl with integer arguments; execve clears the flag again.
+            unsafe { sys!(libc::SYS_prctl, libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) }
+                .on(ITEM_KEEPCAPS)?;
+        }
+    }
+    if let Some(credentials) = &plan.spec.credentials {
+        report.enter(Stage::Credentials);
+        set_ids(credentials)?;
+    }
+    if let Some(caps) = &plan.capabilities {
+        report.enter(Stage::Capabilities);
+        set_capability_sets(caps)?;
+    }
+    Ok(())
+}
+
+/// PR_SET_NO_NEW_PRIVS, when asked.
+pub(super) fn set_no_new_privs(plan: &Plan, report: &Report) -> Step {
+    if !plan.spec.no_new_privs {
+        return Ok(());
+    }
+    report.enter(Stage::NoNewPrivs);
+    // SAFETY: prctl with integer arguments (the kernel wants the unused ones zero).
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }
+        .on(0)
+        .map(|_| ())
+}
+
+/// Drops each bit of `drop` still in the bounding set. Bits already out are skipped, so a
+/// caller without CAP_SETPCAP can pass its own bounding set.
+fn drop_from_bounding(drop: u64) -> Step {
+    for bit in bits(drop) {
+        // SAFETY (both): prctl with integer arguments on this process's own bounding set.
+        if unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_READ, bit) } == Ok(0) {
+            continue;
+        }
+        unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_DROP, bit) }.on(ITEM_BOUNDING | bit)?;
+    }
+    Ok(())
+}
+
+/// Supplementary groups, gid, uid; real, effective and saved alike. setgroups is skipped when
+/// no groups are asked and the child has none already: the outcome is the same, and it lets
+/// a caller without CAP_SETGID (or in a user namespace whose setgroups is denied) name ids.
+fn set_ids(credentials: &Credentials) -> Step {
+    let groups = &credentials.groups;
+    // SAFETY: getgroups with size 0 only counts the groups and writes nothing.
+    let has_groups = unsafe { sys!(libc::SYS_getgroups, 0, 0) } != Ok(0);
+    if !groups.is_empty() || has_groups {
+        // SAFETY: `groups` lives in the spec and holds `len` gid_t (u32) values.
+        unsafe { sys!(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }.on(ITEM_GROUPS)?;
+    }
+    let (uid, gid) = (credentials.uid, credentials.gid);
+    // SAFETY (both): integer arguments; the raw calls change this process only.
+    unsafe { sys!(libc::SYS_setresgid, gid, gid, gid) }.on(ITEM_GID)?;
+    unsafe { sys!(libc::SYS_setresuid, uid, uid, uid) }.on(ITEM_UID)?;
+    Ok(())
+}
+
+/// capset E/P/I, then the ambient set: cleared, then each asked bit raised.
+fn set_capability_sets(caps: &CapabilitySteps) -> Step {
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    // SAFETY: a header on this stack (the kernel may write its preferred version into it) and
+    // the two data words version 3 reads, in the plan.
+    unsafe { sys!(libc::SYS_capset, &raw mut header, caps.words.as_ptr()) }.on(ITEM_CAPSET)?;
+    // SAFETY (both): prctl with integer arguments (the unused ones zero, as the kernel wants).
+    unsafe {
+        sys!(
+            libc::SYS_prctl,
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0
+        )
+    }
+    .on(ITEM_AMBIENT_CLEAR)?;
+    for bit in bits(caps.ambient) {
+        unsafe {
+            sys!(
+                libc::SYS_prctl,
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_RAISE,
+                bit,
+                0,
+                0
+            )
+        }
+        .on(ITEM_AMBIENT | bit)?;
+    }
+    Ok(())
+}
+
+/// The numbers of the bits set in `set`, lowest first.
+fn bits(set: u64) -> impl Iterator<Item = u32> {
+    (0..64).filter(move |bit| set & (1 << bit) != 0)
+}
