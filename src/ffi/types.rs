@@ -132,11 +132,12 @@ pub struct sprout_namespace {
 /// `inside .. inside+count-1` in the namespace are `outside ..` in the caller's.
 ///
 /// The maps are written by the parent while the child waits (sharing the caller's memory,
-/// without CLONE_VFORK: a futex handshake, about 0.05 ms more than a plain spawn whatever the
-/// caller's size), before the child does anything that depends on its ids. Writing them needs
-/// /proc and a dumpable caller. `credentials` are ids inside the namespace (uid_map 0 100000 65536
-/// with credentials uid 0 gives a process that is root inside and 100000 outside; with NULL
-/// credentials the process keeps the caller's ids, the overflow id inside where unmapped).
+/// without CLONE_VFORK: a futex handshake, some 0.05-0.07 ms more than a plain spawn whatever
+/// the caller's size), before the child does anything that depends on its ids. Writing them
+/// needs /proc and a dumpable caller. `credentials` are ids inside the namespace (uid_map
+/// 0 100000 65536 with credentials uid 0 gives a process that is root inside and 100000
+/// outside; with NULL credentials the process keeps the caller's ids, the overflow id inside
+/// where unmapped).
 /// setgroups stays allowed in the namespace unless the kernel requires it denied for the gid
 /// map (a caller without CAP_SETGID). A map the kernel refuses is -EPERM or -EINVAL, stage
 /// NAMESPACES, the message naming the offending line where the kernel's rules tell which.

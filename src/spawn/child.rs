@@ -25,7 +25,7 @@ pub(super) mod privileges;
 
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan, SeccompWhen};
-use super::report::{Report, SYNC_GO, SYNC_READY};
+use super::report::{Report, SYNC_GO, SYNC_READY, SYNC_STARTED};
 use super::sys::sys;
 use crate::error::Stage;
 
@@ -209,8 +209,9 @@ fn enter_namespaces(ctx: &Context) -> Step {
     Ok(())
 }
 
-/// Says READY and waits until the parent has written the id maps of this process's new user
-/// namespace and says GO (see `namespaces::MapsHandshake`); exits if it says ABORT.
+/// Waits until the parent has written the id maps of this process's new user namespace and
+/// says GO (see `namespaces::MapsHandshake`), first saying READY when this process created the
+/// namespace itself; exits if the parent says ABORT.
 fn wait_for_maps(ctx: &Context) -> Step {
     let sync = &ctx.report.sync;
     // Were the caller to die now, nobody would release this child: the parent-death signal
@@ -223,25 +224,26 @@ fn wait_for_maps(ctx: &Context) -> Step {
             exit();
         }
     }
-    sync.store(SYNC_READY, Ordering::Release);
-    // SAFETY (both futex calls): on a word of the shared report page, which the parent keeps
+    // SAFETY (every futex call): on a word of the shared report page, which the parent keeps
     // mapped until this child has exec'd or exited; shared (not private) futexes, as the
     // parent's.
-    let _ = unsafe { sys!(libc::SYS_futex, sync.as_ptr(), libc::FUTEX_WAKE, 1) };
+    if ctx.plan.namespaces.user_namespace_unshared() {
+        // Fails only if the parent has given its verdict (ABORT) already.
+        let _ = sync.compare_exchange(
+            SYNC_STARTED,
+            SYNC_READY,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+        let _ = unsafe { sys!(libc::SYS_futex, sync.as_ptr(), libc::FUTEX_WAKE, 1) };
+    }
     loop {
         match sync.load(Ordering::Acquire) {
-            SYNC_READY => {
-                let _ = unsafe {
-                    sys!(
-                        libc::SYS_futex,
-                        sync.as_ptr(),
-                        libc::FUTEX_WAIT,
-                        SYNC_READY,
-                        0
-                    )
-                };
-            }
             SYNC_GO => break,
+            waiting @ (SYNC_STARTED | SYNC_READY) => {
+                let _ =
+                    unsafe { sys!(libc::SYS_futex, sync.as_ptr(), libc::FUTEX_WAIT, waiting, 0) };
+            }
             _ => exit(),
         }
     }

@@ -116,7 +116,12 @@ fn spawn_on(plan: &Plan, area: &SpawnArea) -> Result<Spawned> {
             }
         };
         let released = match (restored, handshake, &namespaces.maps) {
-            (Ok(()), Some(handshake), Some(maps)) => handshake.run(cloned.pid, plan.spec, maps),
+            (Ok(()), Some(handshake), Some(maps)) => handshake.run(
+                cloned.pid,
+                plan.spec,
+                maps,
+                namespaces.user_namespace_unshared(),
+            ),
             // Dropping an unfinished handshake tells the child to exit and waits for it.
             (restored, handshake, _) => {
                 drop(handshake);

@@ -31,7 +31,7 @@ pub struct Report {
 
 /// `Report::sync` values. 0 is the kernel's: the child has exec'd or exited.
 pub(crate) const SYNC_STARTED: u32 = 1;
-/// Child: my user namespace exists; I wait for my id maps.
+/// Child: the user namespace I created myself exists; I wait for my id maps.
 pub(crate) const SYNC_READY: u32 = 2;
 /// Parent: the maps are written, go on.
 pub(crate) const SYNC_GO: u32 = 3;
