@@ -233,8 +233,8 @@ fn io_errno(error: &std::io::Error) -> Errno {
 /// after its joins, once the child says READY), says GO, or ABORT when the kernel refused
 /// them, and waits until the kernel zeroes the word (CLONE_CHILD_CLEARTID), which happens when
 /// the child execs or exits: exactly where CLONE_VFORK would have let the parent go. The child
-/// meanwhile waits for the verdict on the same word. In the common case this costs one
-/// hand-over between the two more than CLONE_VFORK's.
+/// meanwhile waits for the verdict on the same word. In the common case the extra cost is the
+/// map writes, and a futex wake when the child got to its wait first.
 ///
 /// Until then the child runs on the spawn area's stack and reads the plan and the context in
 /// the caller's memory: this thread must keep all three alive and untouched, which is why
