@@ -8,6 +8,7 @@
  *   exit N          exit with status N
  *   sleep MS        sleep MS milliseconds
  *   say TEXT        print TEXT and a newline to stdout
+ *   cat PATH        print each line of the file PATH as "cat=LINE" (nothing if unreadable)
  *   try-getppid     call getppid with syscall(2) and print "getppid=RESULT errno=ERRNO"
  *                   (errno 0 on success): shows what a seccomp filter does to a system call
  *   tty             print "devtty=ok" when open("/dev/tty") works (the process has a controlling
@@ -111,6 +112,8 @@ int main(int argc, char **argv) {
       long ms = atol(argv[++i]);
       struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
       nanosleep(&ts, NULL);
+    } else if (!strcmp(cmd, "cat") && i + 1 < argc) {
+      print_file_lines(argv[++i], "cat");
     } else if (!strcmp(cmd, "try-getppid")) {
       errno = 0;
       long ret = syscall(SYS_getppid);

@@ -144,15 +144,51 @@ typedef struct sprout_rlimit {
   uint64_t hard;
 } sprout_rlimit;
 
-// One namespace of the new process.
+// One namespace of the new process: a new one, or one joined from a namespace file.
+//
+// Any mix of kinds in one call, each at most once. Kinds not listed stay the caller's.
+// - New namespaces are created by clone (the process is pid 1 of a new PID namespace, and
+//   the others are owned by a new user namespace created in the same call). When the call
+//   joins a user namespace, or creates one and joins other namespaces, the new ones other than
+//   PID are created after the joins, so they are owned by the user namespace the process ends
+//   up in; a new PID namespace is then owned by the caller's.
+// - Joins: the user namespace first (it gives the privilege over the namespaces it owns, as
+//   `runc exec` does), then the others in the order given. Joining the caller's own user
+//   namespace is staying in it. A joined PID namespace holds the process under the next free
+//   pid there, while `sprout_process.pid` is its pid in the caller's namespace (wait for and
+//   signal it as any other); the calling thread enters the namespace only around clone, so
+//   the caller's own later children are never born there. Joining a PID namespace needs
+//   CAP_SYS_ADMIN in the caller's user namespace.
+// - A joined time namespace makes the spawn copy the caller's page tables (the kernel lets
+//   only a process that shares its memory with none join one): its cost grows with the
+//   caller's memory, like fork's.
+//
+// Refused with -EINVAL, stage ARGS: an unknown or combined type, a type given twice, an fd
+// that is not a namespace file of that type (a closed fd is -EBADF), a joined time namespace
+// together with id maps. What the kernel refuses is stage NAMESPACES, the message naming
+// `namespaces[i]` and the kind.
 typedef struct sprout_namespace {
-  // Exactly one `CLONE_NEW*` value.
+  // Exactly one `CLONE_NEW*` value: CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET,
+  // CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWCGROUP or CLONE_NEWTIME.
   int32_t type;
-  // -1: create a new one; >= 0: join the namespace this fd refers to (setns).
+  // -1: create a new one; >= 0: join the namespace this fd refers to (a /proc/PID/ns/*
+  // file or a bind mount of one; not a pidfd).
   int32_t fd;
 } sprout_namespace;
 
-// One line of `/proc/PID/uid_map` or `gid_map`.
+// One line of `/proc/PID/uid_map` or `gid_map` of a new user namespace: ids
+// `inside .. inside+count-1` in the namespace are `outside ..` in the caller's.
+//
+// The maps are written by the parent while the child waits (sharing the caller's memory,
+// without CLONE_VFORK: a futex handshake, some 0.05-0.07 ms more than a plain spawn whatever
+// the caller's size), before the child does anything that depends on its ids. Writing them
+// needs /proc and a dumpable caller. `credentials` are ids inside the namespace (uid_map
+// 0 100000 65536 with credentials uid 0 gives a process that is root inside and 100000
+// outside; with NULL credentials the process keeps the caller's ids, the overflow id inside
+// where unmapped).
+// setgroups stays allowed in the namespace unless the kernel requires it denied for the gid
+// map (a caller without CAP_SETGID). A map the kernel refuses is -EPERM or -EINVAL, stage
+// NAMESPACES, the message naming the offending line where the kernel's rules tell which.
 typedef struct sprout_id_map {
   uint32_t inside;
   uint32_t outside;
@@ -193,14 +229,21 @@ typedef struct sprout_exec_args {
   size_t limits_len;
   // Always applied; `sprout_exec_args_init` sets 0022.
   uint32_t umask;
+  // See `sprout_namespace`.
   const struct sprout_namespace *namespaces;
   size_t namespaces_len;
-  // With a new user namespace.
+  // Only with a new user namespace (else -EINVAL, stage ARGS); see `sprout_id_map`. At most
+  // 340 lines each, as the kernel takes.
   const struct sprout_id_map *uid_map;
   size_t uid_map_len;
   const struct sprout_id_map *gid_map;
   size_t gid_map_len;
-  // -1: the caller's cgroup; else a cgroup2 directory fd the process starts in.
+  // -1: the caller's cgroup. Else a cgroup2 directory fd (-EINVAL, stage ARGS, if it is
+  // not one): the process starts in that cgroup, before its first instruction
+  // (CLONE_INTO_CGROUP), or, where clone3 is missing, by writing itself to the cgroup's
+  // cgroup.procs before anything else; either way before exec. A new cgroup namespace is
+  // rooted at that cgroup. What the kernel refuses (a removed cgroup, one with controllers
+  // enabled for its children) is stage CGROUP.
   int32_t cgroup_fd;
   // `struct sock_filter[]`: a ready cBPF program, installed with
   // seccomp(SECCOMP_SET_MODE_FILTER), where runc installs it. With

@@ -10,6 +10,7 @@
 pub mod error;
 mod ffi;
 mod names;
+mod namespaces;
 mod procfs;
 mod spawn;
 pub mod spec;

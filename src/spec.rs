@@ -193,19 +193,10 @@ impl Spec {
         if let Program::Fd(fd) = self.program {
             check_open(fd, || format!("exec_fd {fd}"))?;
         }
-        self.refuse_unsupported()
-    }
-
-    /// Fields of the v1 ABI whose implementation has not landed yet: refused, never ignored.
-    fn refuse_unsupported(&self) -> Result<()> {
-        let unsupported = |what: &str| Err(Error::args(Errno::ENOTSUP, what));
-        if !self.namespaces.is_empty() || !self.uid_map.is_empty() || !self.gid_map.is_empty() {
-            return unsupported("namespaces");
+        if let Some(fd) = self.cgroup {
+            check_open(fd, || format!("cgroup_fd {fd}"))?;
         }
-        if self.cgroup.is_some() {
-            return unsupported("cgroup_fd");
-        }
-        Ok(())
+        crate::namespaces::validate(self)
     }
 
     /// `(uid_t)-1` is "leave unchanged" to setresuid and setresgid, so it is no id to ask for.

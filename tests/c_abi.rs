@@ -65,6 +65,6 @@ fn core_table() {
 }
 
 #[test]
-fn core_unsupported() {
-    run_c_test("core_unsupported");
+fn namespaces() {
+    run_c_test("namespaces");
 }

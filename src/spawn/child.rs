@@ -1,8 +1,10 @@
 //! The child's program, from clone to execve.
 //!
 //! This code runs in a process that shares the caller's memory and, without CLONE_SETTLS, the
-//! calling thread's TLS, while that thread is suspended (CLONE_VFORK) or waiting for it. So it
-//! obeys the rules of posix_spawn's child:
+//! calling thread's TLS, while that thread is suspended (CLONE_VFORK) or, when the child waits
+//! for its id maps, running on beside it (see `namespaces::MapsHandshake`). (A child that joins
+//! a time namespace runs on a copy of the caller's memory instead.) So it obeys the rules of
+//! posix_spawn's child:
 //! - only raw system calls (`sys!`): no libc wrapper, which could take a lock another thread of
 //!   the caller holds, write the caller thread's errno, or broadcast to the caller's threads;
 //! - no allocation, no formatting, no panics: no indexing that could go out of bounds, only
@@ -15,13 +17,15 @@
 
 use std::ffi::c_void;
 use std::os::fd::RawFd;
+use std::sync::atomic::Ordering;
 
 use libc::c_int;
 
 pub(super) mod privileges;
 
+use super::clone::legacy_leftover;
 use super::plan::{ChildTty, Exec, Plan, SeccompWhen};
-use super::report::Report;
+use super::report::{Report, SYNC_GO, SYNC_READY, SYNC_STARTED};
 use super::sys::sys;
 use crate::error::Stage;
 
@@ -57,6 +61,12 @@ impl<T> OnItem<T> for Result<T, i32> {
 
 /// The item reported when closing the remaining fds fails.
 pub(crate) const ITEM_CLOSE_REST: u32 = u32::MAX;
+/// Namespaces stage items other than a join (whose item is its index in `Spec::namespaces`):
+/// the unshare after the joins, the unshare that makes up for the legacy clone, the wait for
+/// the id maps.
+pub(crate) const ITEM_UNSHARE: u32 = u32::MAX - 1;
+pub(crate) const ITEM_LEGACY_UNSHARE: u32 = u32::MAX - 2;
+pub(crate) const ITEM_MAPS: u32 = u32::MAX - 3;
 
 /// The child's entry point (see `clone::ChildEntry`).
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
@@ -66,6 +76,11 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     if let Err(failure) = run(ctx) {
         ctx.report.fail(failure.errno, failure.item);
     }
+    exit()
+}
+
+/// Ends the child with status 127.
+fn exit() -> ! {
     // SAFETY: exit_group ends this process (the child alone: it is not in the caller's thread
     // group) and does not return.
     unsafe {
@@ -87,8 +102,13 @@ fn run(ctx: &Context) -> Step {
     report.enter(Stage::Spawn);
     reset_signal_handlers(ctx);
 
-    // [namespaces: wait for the id maps; join namespaces, the user namespace first]
-    // [cgroup: move into the cgroup where clone3 could not]
+    // What the legacy clone could not do comes first: the move into the cgroup is made with
+    // the caller's credentials and namespaces, as CLONE_INTO_CGROUP would have made it.
+    if report.legacy_clone.load(Ordering::Relaxed) != 0 {
+        make_up_for_legacy_clone(ctx)?;
+    }
+
+    enter_namespaces(ctx)?;
 
     report.enter(Stage::Fds);
     lay_out_fds(ctx)?;
@@ -215,6 +235,107 @@ fn hand_over_terminal(slot: RawFd, uid: u32) -> Result<(), i32> {
     Ok(())
 }
 
+/// Moves into the cgroup and creates the namespaces that clone3 would have (see
+/// `clone::legacy_leftover`), in that order, so that a new cgroup namespace is rooted at the
+/// cgroup.
+fn make_up_for_legacy_clone(ctx: &Context) -> Step {
+    let plan = ctx.plan;
+    if let Some(cgroup) = plan.spec.cgroup {
+        ctx.report.enter(Stage::Cgroup);
+        move_into_cgroup(cgroup).on(0)?;
+    }
+    let leftover = legacy_leftover(plan.namespaces.clone_flags, plan.spec.cgroup.is_some());
+    if leftover != 0 {
+        ctx.report.enter(Stage::Namespaces);
+        // SAFETY: unshare takes flags only.
+        unsafe { sys!(libc::SYS_unshare, leftover) }.on(ITEM_LEGACY_UNSHARE)?;
+    }
+    Ok(())
+}
+
+/// Writes "0" (this process) to the cgroup directory's cgroup.procs.
+fn move_into_cgroup(dir: RawFd) -> Result<(), i32> {
+    // SAFETY: a NUL-terminated literal name relative to the caller's cgroup directory fd.
+    let procs = unsafe {
+        sys!(
+            libc::SYS_openat,
+            dir,
+            c"cgroup.procs".as_ptr(),
+            libc::O_WRONLY | libc::O_CLOEXEC
+        )
+    }? as c_int;
+    // SAFETY: one byte of a static string; then our own fd is closed.
+    let written = unsafe { sys!(libc::SYS_write, procs, b"0".as_ptr(), 1) };
+    let _ = unsafe { sys!(libc::SYS_close, procs) };
+    written.map(|_| ())
+}
+
+/// Joins namespaces (a joined user namespace first: it gives the privilege over the ones it
+/// owns), creates the ones left to unshare, and waits for the id maps of a new user namespace.
+/// See `namespaces::NamespacePlan` for what goes where.
+fn enter_namespaces(ctx: &Context) -> Step {
+    let namespaces = &ctx.plan.namespaces;
+    if namespaces.joins.is_empty() && namespaces.unshare_flags == 0 && namespaces.maps.is_none() {
+        return Ok(());
+    }
+    ctx.report.enter(Stage::Namespaces);
+    for join in &namespaces.joins {
+        // SAFETY: setns on an fd the parent checked is a namespace of this kind.
+        unsafe { sys!(libc::SYS_setns, join.fd, join.kind) }.on(join.index)?;
+    }
+    if namespaces.unshare_flags != 0 {
+        // SAFETY: unshare takes flags only.
+        unsafe { sys!(libc::SYS_unshare, namespaces.unshare_flags) }.on(ITEM_UNSHARE)?;
+    }
+    if namespaces.maps.is_some() {
+        wait_for_maps(ctx)?;
+    }
+    Ok(())
+}
+
+/// Waits until the parent has written the id maps of this process's new user namespace and
+/// says GO (see `namespaces::MapsHandshake`), first saying READY when this process created the
+/// namespace itself; exits if the parent says ABORT.
+fn wait_for_maps(ctx: &Context) -> Step {
+    let sync = &ctx.report.sync;
+    // Were the caller to die now, nobody would release this child: the parent-death signal
+    // ends it instead. The credentials do not change while it is set, so it stays set.
+    // SAFETY: prctl with integer arguments.
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL) }.on(ITEM_MAPS)?;
+    if let Some(parent) = ctx.plan.parent_pid {
+        // SAFETY: getppid takes no arguments.
+        if unsafe { sys!(libc::SYS_getppid) } != Ok(parent as usize) {
+            exit();
+        }
+    }
+    // SAFETY (every futex call): on a word of the shared report page, which the parent keeps
+    // mapped until this child has exec'd or exited; shared (not private) futexes, as the
+    // parent's.
+    if ctx.plan.namespaces.user_namespace_unshared() {
+        // Fails only if the parent has given its verdict (ABORT) already.
+        let _ = sync.compare_exchange(
+            SYNC_STARTED,
+            SYNC_READY,
+            Ordering::Release,
+            Ordering::Relaxed,
+        );
+        let _ = unsafe { sys!(libc::SYS_futex, sync.as_ptr(), libc::FUTEX_WAKE, 1) };
+    }
+    loop {
+        match sync.load(Ordering::Acquire) {
+            SYNC_GO => break,
+            waiting @ (SYNC_STARTED | SYNC_READY) => {
+                let _ =
+                    unsafe { sys!(libc::SYS_futex, sync.as_ptr(), libc::FUTEX_WAIT, waiting, 0) };
+            }
+            _ => exit(),
+        }
+    }
+    // SAFETY: prctl with integer arguments.
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, 0) }.on(ITEM_MAPS)?;
+    Ok(())
+}
+
 /// The kernel's `struct sigaction` (x86_64 and aarch64 share this layout).
 #[repr(C)]
 struct KernelSigaction {
@@ -297,10 +418,7 @@ fn close_from(first: u32, ctx: &Context) -> Step {
         // SAFETY: close_range on plain integers.
         match unsafe { sys!(libc::SYS_close_range, first, u32::MAX, 0) } {
             Ok(_) => return Ok(()),
-            Err(libc::ENOSYS) => ctx
-                .report
-                .close_range_missing
-                .store(1, std::sync::atomic::Ordering::Relaxed),
+            Err(libc::ENOSYS) => ctx.report.close_range_missing.store(1, Ordering::Relaxed),
             Err(libc::EPERM) => {}
             Err(errno) => {
                 return Err(Failure {

@@ -97,9 +97,23 @@ pub struct CloneRequest {
     pub flags: u64,
     /// A cgroup2 directory fd to start the child in (CLONE_INTO_CGROUP), when clone3 has it.
     pub cgroup: Option<i32>,
-    /// Written by the kernel with the child's tid at start and cleared, with a futex wake,
-    /// when the child execs or exits (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID), if set.
+    /// Zeroed by the kernel, with a futex wake, when the child execs or exits
+    /// (CLONE_CHILD_CLEARTID; only while the child shares the caller's memory), if set. Not
+    /// CLONE_CHILD_SETTID: the word keeps the value the parent gave it until then.
     pub child_tid: Option<NonNull<u32>>,
+}
+
+/// What the legacy clone cannot do of `flags` (with a cgroup to start in or not), which the
+/// child then does itself with unshare (after moving into the cgroup): a new time namespace
+/// (clone3 only: legacy clone has no bit for it) and, with a cgroup, a new cgroup namespace,
+/// which must be created after the move so that it is rooted at the cgroup as with clone3.
+pub const fn legacy_leftover(flags: u64, cgroup: bool) -> u64 {
+    let cgroup_ns = if cgroup {
+        libc::CLONE_NEWCGROUP as u64
+    } else {
+        0
+    };
+    flags & (libc::CLONE_NEWTIME as u64 | cgroup_ns)
 }
 
 /// A started child.
@@ -126,9 +140,21 @@ pub unsafe fn clone_child(
 ) -> Result<Cloned, Errno> {
     #[cfg(target_arch = "x86_64")]
     if !CLONE3_UNUSABLE.load(Ordering::Relaxed) {
+        area.report().legacy_clone.store(0, Ordering::Relaxed);
         // SAFETY: forwarded from the caller.
         match unsafe { clone3(request, area, entry, arg) } {
-            Err(Errno::ENOSYS | Errno::EPERM) => CLONE3_UNUSABLE.store(true, Ordering::Relaxed),
+            Err(Errno::ENOSYS) => CLONE3_UNUSABLE.store(true, Ordering::Relaxed),
+            // EPERM: clone3 refused by a seccomp profile, or what was asked refused (new
+            // namespaces without the privilege). Only a clone that then works tells it was
+            // the former.
+            Err(Errno::EPERM) => {
+                // SAFETY: forwarded from the caller.
+                let legacy = unsafe { clone_legacy(request, area, entry, arg) };
+                if legacy.is_ok() {
+                    CLONE3_UNUSABLE.store(true, Ordering::Relaxed);
+                }
+                return legacy;
+            }
             // EINVAL: a flag this kernel's clone3 does not know (CLONE_CLEAR_SIGHAND before
             // 5.5, CLONE_INTO_CGROUP before 5.7). clone can still start the child.
             Err(Errno::EINVAL) => {}
@@ -178,7 +204,7 @@ unsafe fn clone3(
     let mut pidfd: i32 = -1;
     let mut flags = request.flags | libc::CLONE_PIDFD as u64 | CLONE_CLEAR_SIGHAND;
     if request.child_tid.is_some() {
-        flags |= (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID) as u64;
+        flags |= libc::CLONE_CHILD_CLEARTID as u64;
     }
     let mut args = CloneArgs {
         flags,
@@ -240,14 +266,16 @@ unsafe fn clone_legacy(
 ) -> Result<Cloned, Errno> {
     use std::os::fd::FromRawFd;
 
+    area.report().legacy_clone.store(1, Ordering::Relaxed);
     area.report().set_handlers_cleared(false);
     let mut pidfd: i32 = -1;
-    let mut flags = request.flags as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;
+    let kept = request.flags & !legacy_leftover(request.flags, request.cgroup.is_some());
+    let mut flags = kept as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;
     let child_tid = request
         .child_tid
         .map_or(std::ptr::null_mut(), |p| p.as_ptr());
     if !child_tid.is_null() {
-        flags |= libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID;
+        flags |= libc::CLONE_CHILD_CLEARTID;
     }
     // SAFETY: the caller vouches for `entry` and `arg`; the C library's clone switches to the
     // area's stack and calls `entry(arg)` in the child.

@@ -3,27 +3,34 @@
 
 mod child;
 mod clone;
+mod namespaces;
 mod plan;
 mod report;
 pub(crate) mod sys;
 
 use std::ffi::c_void;
 use std::os::fd::OwnedFd;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
 use crate::names;
-use crate::spec::{Capabilities, Program, Spec};
+use crate::namespaces as kinds;
+use crate::spec::{Capabilities, Namespace, Program, Spec};
 use crate::table::{self, Block};
 use crate::tty::{Prepared, Tty};
 use child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
 };
-use child::{Context, ITEM_CLOSE_REST, child_main, search_goes_on};
-use clone::{CloneRequest, SpawnArea, clone_child};
+use child::{
+    Context, ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_MAPS, ITEM_UNSHARE, child_main,
+    search_goes_on,
+};
+use clone::{CloneRequest, SpawnArea, clone_child, legacy_leftover};
+use namespaces::{MapsHandshake, PidNsSwitch};
 use plan::{Exec, Plan};
 use report::Outcome;
 use sys::sys;
@@ -68,27 +75,78 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
         fd_scratch: fd_scratch.as_mut_ptr(),
         close_range_missing: CLOSE_RANGE_MISSING.load(Ordering::Relaxed),
     };
+    let namespaces = &plan.namespaces;
+    let mut flags = namespaces.clone_flags | (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
+    if namespaces.maps.is_some() {
+        // The parent writes the maps while the child waits (see MapsHandshake).
+        flags &= !(libc::CLONE_VFORK as u64);
+    }
+    if namespaces.own_mm {
+        flags &= !(libc::CLONE_VM as u64);
+    }
     let request = CloneRequest {
-        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64,
-        cgroup: None,
-        child_tid: None,
+        flags,
+        cgroup: plan.spec.cgroup,
+        child_tid: namespaces
+            .maps
+            .as_ref()
+            .map(|_| NonNull::from(&report.sync).cast()),
     };
 
     let cloned = {
+        // Blocked until the child has exec'd, handshake included: a handler of the caller
+        // that ran on this thread meanwhile could leave (longjmp) while the child still uses
+        // the plan and the area.
         let _blocked = SignalsBlocked::new();
-        // SAFETY: `child_main` follows the rules of a CLONE_VM child (see child.rs); the
-        // context, the plan and the scratch array outlive it, because with CLONE_VFORK this
-        // call returns only once the child has exec'd or exited.
-        unsafe {
+        let pid_switch = match &namespaces.pid_join {
+            Some(join) => Some(PidNsSwitch::enter(join)?),
+            None => None,
+        };
+        // SAFETY: `child_main` follows the rules of a CLONE_VM child (see child.rs). The
+        // context, the plan, the scratch array and the area outlive its use of them: with
+        // CLONE_VFORK this call returns only once the child has exec'd or exited, and without
+        // it (id maps) the MapsHandshake made right after does not end, even when unwinding,
+        // before the child has.
+        let cloned = unsafe {
             clone_child(
                 &request,
                 area,
                 child_main,
                 (&raw const context).cast_mut().cast::<c_void>(),
             )
+        };
+        let handshake = match (&cloned, &namespaces.maps) {
+            (Ok(_), Some(_)) => Some(MapsHandshake::new(report)),
+            _ => None,
+        };
+        let restored = pid_switch.map_or(Ok(()), PidNsSwitch::leave);
+        let cloned = match cloned {
+            Ok(cloned) => cloned,
+            Err(errno) => {
+                restored?;
+                return Err(clone_error(plan, errno));
+            }
+        };
+        let released = match (restored, handshake, &namespaces.maps) {
+            (Ok(()), Some(handshake), Some(maps)) => handshake.run(
+                cloned.pid,
+                plan.spec,
+                maps,
+                namespaces.user_namespace_unshared(),
+            ),
+            // Dropping an unfinished handshake tells the child to exit and waits for it.
+            (restored, handshake, _) => {
+                drop(handshake);
+                restored
+            }
+        };
+        if let Err(error) = released {
+            kill(&cloned.pidfd);
+            reap(&cloned.pidfd);
+            return Err(error);
         }
-    }
-    .map_err(|errno| Error::new(Stage::Spawn, errno, "clone"))?;
+        cloned
+    };
 
     if report.close_range_missing.load(Ordering::Relaxed) != 0 {
         CLOSE_RANGE_MISSING.store(true, Ordering::Relaxed);
@@ -120,6 +178,66 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
     }
 }
 
+/// A failed clone, in the stage of what made it fail: the cgroup or the namespaces it was to
+/// start in when the errno is one they give, else clone itself.
+fn clone_error(plan: &Plan, errno: Errno) -> Error {
+    let new = plan.namespaces.clone_flags;
+    match plan.spec.cgroup {
+        Some(fd)
+            if matches!(
+                errno,
+                Errno::ENOENT
+                    | Errno::ENODEV
+                    | Errno::EBUSY
+                    | Errno::EOPNOTSUPP
+                    | Errno::EBADF
+                    | Errno::EACCES
+            ) =>
+        {
+            Error::new(Stage::Cgroup, errno, format!("cgroup_fd {fd}"))
+        }
+        _ if new != 0
+            && matches!(
+                errno,
+                Errno::EPERM | Errno::EINVAL | Errno::ENOSPC | Errno::EUSERS
+            ) =>
+        {
+            Error::new(
+                Stage::Namespaces,
+                errno,
+                format!("creating namespaces {} (clone)", kinds::names(new)),
+            )
+        }
+        _ => Error::new(Stage::Spawn, errno, "clone"),
+    }
+}
+
+/// What failed in the namespaces stage, in words.
+fn namespace_subject(plan: &Plan, item: u32) -> String {
+    let planned = &plan.namespaces;
+    match item {
+        ITEM_UNSHARE => format!(
+            "creating namespaces {} (unshare)",
+            kinds::names(planned.unshare_flags)
+        ),
+        ITEM_LEGACY_UNSHARE => format!(
+            "creating namespaces {} (unshare, as clone could not)",
+            kinds::names(legacy_leftover(
+                planned.clone_flags,
+                plan.spec.cgroup.is_some()
+            ))
+        ),
+        ITEM_MAPS => "waiting for the id maps".to_string(),
+        index => match plan.spec.namespaces.get(index as usize) {
+            Some(Namespace { kind, fd: Some(fd) }) => format!(
+                "namespaces[{index}]: joining {} from fd {fd}",
+                kinds::name(*kind).unwrap_or("?")
+            ),
+            _ => String::new(),
+        },
+    }
+}
+
 /// What a failed stage failed on, in words.
 fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
     let spec = plan.spec;
@@ -134,6 +252,11 @@ fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
                 Program::Fd(fd) => format!("exec_fd {fd}"),
                 _ => format!("fd {item}"),
             },
+        },
+        Stage::Namespaces => namespace_subject(plan, item),
+        Stage::Cgroup => match spec.cgroup {
+            Some(fd) => format!("cgroup_fd {fd}: moving into it (cgroup.procs)"),
+            None => String::new(),
         },
         Stage::Chdir => spec.working_directory.to_string_lossy().into_owned(),
         Stage::Exec => match &plan.exec {
@@ -238,6 +361,21 @@ fn capset_culprit(caps: &Capabilities) -> Option<String> {
     lowest(caps.inheritable & !(set("CapInh:")? | caps.bounding)).map(|cap| {
         format!("inheritable {cap} is neither in bounding nor inheritable in the caller")
     })
+}
+
+/// SIGKILL through the pidfd (a child that already exited is left as it is).
+fn kill(pidfd: &OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal on our own pidfd, without a siginfo.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
 }
 
 /// Waits for a child that failed before exec and returns its raw wait status.

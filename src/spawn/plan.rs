@@ -6,6 +6,7 @@
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
+use super::namespaces::{NamespacePlan, parent_pid};
 use crate::procfs::status_field;
 use crate::spec::{Program, Spec, capability_mask, last_capability};
 
@@ -38,6 +39,7 @@ pub struct Plan<'a> {
     pub rlimits: Vec<RlimitStep>,
     pub capabilities: Option<CapabilitySteps>,
     pub seccomp: Option<SeccompStep>,
+    pub namespaces: NamespacePlan,
     /// Session, process group and terminal, as `tty::Prepared` decided.
     pub tty: ChildTty,
 }
@@ -70,6 +72,7 @@ impl<'a> Plan<'a> {
             _ => None,
         };
         let caller = CallerThread::read();
+        let namespaces = NamespacePlan::new(spec);
         Plan {
             spec,
             argv: null_terminated(&spec.argv),
@@ -77,7 +80,7 @@ impl<'a> Plan<'a> {
             exec,
             fds: FdLayout::new(&spec.fds, exec_source),
             ignored_signals: caller.ignored_signals.unwrap_or(!0),
-            parent_pid: Some(std::process::id() as i32),
+            parent_pid: parent_pid(spec, &namespaces),
             rlimits: spec
                 .rlimits
                 .iter()
@@ -123,6 +126,7 @@ impl<'a> Plan<'a> {
                 },
             }),
             tty: ChildTty::Stay,
+            namespaces,
         }
     }
 }

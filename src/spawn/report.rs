@@ -17,10 +17,26 @@ pub struct Report {
     item: AtomicU32,
     /// Set by a child that found close_range missing, so later spawns skip trying it.
     pub close_range_missing: AtomicU32,
+    /// Set by clone.rs when it started the child with the legacy clone, which lacks some of
+    /// clone3's flags: the child then does their work itself (see `clone::legacy_leftover`).
+    pub legacy_clone: AtomicU32,
+    /// The handshake with a child that waits for its id maps (`SYNC_*`), and that child's
+    /// CLONE_CHILD_CLEARTID word: the kernel zeroes it, with a futex wake, when the child execs
+    /// or exits.
+    pub sync: AtomicU32,
     /// Set by the parent right before a clone that resets the child's signal handlers
     /// (clone3 with CLONE_CLEAR_SIGHAND), cleared before one that does not.
     handlers_cleared: AtomicU32,
 }
+
+/// `Report::sync` values. 0 is the kernel's: the child has exec'd or exited.
+pub(crate) const SYNC_STARTED: u32 = 1;
+/// Child: the user namespace I created myself exists; I wait for my id maps.
+pub(crate) const SYNC_READY: u32 = 2;
+/// Parent: the maps are written, go on.
+pub(crate) const SYNC_GO: u32 = 3;
+/// Parent: the kernel refused the maps, exit.
+pub(crate) const SYNC_ABORT: u32 = 4;
 
 /// How a child ended its time between clone and exec.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,6 +55,8 @@ impl Report {
         self.stage.store(Stage::None as u32, Ordering::Relaxed);
         self.errno.store(0, Ordering::Relaxed);
         self.item.store(0, Ordering::Relaxed);
+        self.legacy_clone.store(0, Ordering::Relaxed);
+        self.sync.store(SYNC_STARTED, Ordering::Relaxed);
     }
 
     /// Parent: whether the clone about to happen resets the child's handlers itself.
