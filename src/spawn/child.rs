@@ -104,7 +104,7 @@ fn run(ctx: &Context) -> Step {
 
     // What the legacy clone could not do comes first: the move into the cgroup is made with
     // the caller's credentials and namespaces, as CLONE_INTO_CGROUP would have made it.
-    if report.legacy_clone.load(Ordering::Relaxed) != 0 {
+    if report.legacy_clone() {
         make_up_for_legacy_clone(ctx)?;
     }
 
@@ -350,10 +350,10 @@ struct KernelSigaction {
 /// (CLONE_CLEAR_SIGHAND) only the signals the caller ignored are left to reset, which saves
 /// some sixty system calls (~9 µs) on every spawn; otherwise every signal is reset.
 fn reset_signal_handlers(ctx: &Context) {
-    let to_reset = if ctx.report.handlers_cleared() {
-        ctx.plan.ignored_signals
-    } else {
+    let to_reset = if ctx.report.legacy_clone() {
         !0
+    } else {
+        ctx.plan.ignored_signals
     };
     let default = KernelSigaction {
         handler: libc::SIG_DFL,

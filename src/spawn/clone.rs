@@ -140,7 +140,6 @@ pub unsafe fn clone_child(
 ) -> Result<Cloned, Errno> {
     #[cfg(target_arch = "x86_64")]
     if !CLONE3_UNUSABLE.load(Ordering::Relaxed) {
-        area.report().legacy_clone.store(0, Ordering::Relaxed);
         // SAFETY: forwarded from the caller.
         match unsafe { clone3(request, area, entry, arg) } {
             Err(Errno::ENOSYS) => CLONE3_UNUSABLE.store(true, Ordering::Relaxed),
@@ -219,7 +218,7 @@ unsafe fn clone3(
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = cgroup as u64;
     }
-    area.report().set_handlers_cleared(true);
+    area.report().set_legacy_clone(false);
     let ret: isize;
     // SAFETY: in the parent this is a plain system call that reads `args` and writes `pidfd`.
     // In the child (rax == 0) the kernel has already switched to the new stack, whose top is
@@ -266,8 +265,7 @@ unsafe fn clone_legacy(
 ) -> Result<Cloned, Errno> {
     use std::os::fd::FromRawFd;
 
-    area.report().legacy_clone.store(1, Ordering::Relaxed);
-    area.report().set_handlers_cleared(false);
+    area.report().set_legacy_clone(true);
     let mut pidfd: i32 = -1;
     let kept = request.flags & !legacy_leftover(request.flags, request.cgroup.is_some());
     let mut flags = kept as libc::c_int | libc::CLONE_PIDFD | libc::SIGCHLD;

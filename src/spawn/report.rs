@@ -17,16 +17,14 @@ pub struct Report {
     item: AtomicU32,
     /// Set by a child that found close_range missing, so later spawns skip trying it.
     pub close_range_missing: AtomicU32,
-    /// Set by clone.rs when it started the child with the legacy clone, which lacks some of
-    /// clone3's flags: the child then does their work itself (see `clone::legacy_leftover`).
-    pub legacy_clone: AtomicU32,
+    /// Set by clone.rs right before it starts the child with the legacy clone, cleared before
+    /// clone3. The legacy clone lacks some of clone3's flags, whose work the child then does
+    /// itself: CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP, CLONE_NEWTIME.
+    legacy_clone: AtomicU32,
     /// The handshake with a child that waits for its id maps (`SYNC_*`), and that child's
     /// CLONE_CHILD_CLEARTID word: the kernel zeroes it, with a futex wake, when the child execs
     /// or exits.
     pub sync: AtomicU32,
-    /// Set by the parent right before a clone that resets the child's signal handlers
-    /// (clone3 with CLONE_CLEAR_SIGHAND), cleared before one that does not.
-    handlers_cleared: AtomicU32,
 }
 
 /// `Report::sync` values. 0 is the kernel's: the child has exec'd or exited.
@@ -55,20 +53,19 @@ impl Report {
         self.stage.store(Stage::None as u32, Ordering::Relaxed);
         self.errno.store(0, Ordering::Relaxed);
         self.item.store(0, Ordering::Relaxed);
-        self.legacy_clone.store(0, Ordering::Relaxed);
         self.sync.store(SYNC_STARTED, Ordering::Relaxed);
     }
 
-    /// Parent: whether the clone about to happen resets the child's handlers itself.
-    pub fn set_handlers_cleared(&self, cleared: bool) {
-        self.handlers_cleared
-            .store(u32::from(cleared), Ordering::Relaxed);
+    /// Parent: whether the clone about to happen is the legacy one.
+    pub fn set_legacy_clone(&self, legacy: bool) {
+        self.legacy_clone
+            .store(u32::from(legacy), Ordering::Relaxed);
     }
 
-    /// Child: whether the kernel already reset every handled signal to SIG_DFL.
+    /// Child: whether it was started by the legacy clone (see `legacy_clone`).
     #[inline(always)]
-    pub fn handlers_cleared(&self) -> bool {
-        self.handlers_cleared.load(Ordering::Relaxed) != 0
+    pub fn legacy_clone(&self) -> bool {
+        self.legacy_clone.load(Ordering::Relaxed) != 0
     }
 
     /// Child: entering `stage`.
