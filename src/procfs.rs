@@ -1,5 +1,5 @@
-//! Reading what the kernel reports in /proc/PID/stat (whose second field, the command name,
-//! may hold spaces and parentheses) and /proc/PID/status.
+//! Reading the kernel's /proc/PID/stat lines, whose second field (the command name) may hold
+//! spaces and parentheses.
 
 use std::str::FromStr;
 
@@ -15,15 +15,6 @@ pub(crate) fn stat_field<T: FromStr>(stat: &[u8], n: usize) -> Option<T> {
         .ok()
 }
 
-/// The hexadecimal value of line `key` of a /proc/PID/status text (`SigIgn`, `CapBnd`, ...).
-pub(crate) fn status_field(status: &[u8], key: &str) -> Option<u64> {
-    let text = std::str::from_utf8(status).ok()?;
-    let value = text
-        .lines()
-        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))?;
-    u64::from_str_radix(value.trim(), 16).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,13 +27,5 @@ mod tests {
         assert_eq!(stat_field(stat, 8), Some(42));
         assert_eq!(stat_field::<i64>(stat, 30), None);
         assert_eq!(stat_field::<u64>(stat, 3), None, "the state is no number");
-    }
-
-    #[test]
-    fn status_fields_are_hexadecimal_and_found_by_their_whole_key() {
-        let status = b"Name:\tx\nShdPnd:\t0000000000000001\nSigIgn:\t0000004180001000\n";
-        assert_eq!(status_field(status, "SigIgn"), Some(0x41_8000_1000));
-        assert_eq!(status_field(status, "Sig"), None);
-        assert_eq!(status_field(status, "CapBnd"), None);
     }
 }

@@ -100,7 +100,7 @@ fn run(ctx: &Context) -> Step {
     let report = ctx.report;
 
     report.enter(Stage::Spawn);
-    reset_signal_handlers(ctx);
+    reset_signal_handlers();
 
     // What the legacy clone could not do comes first: the move into the cgroup is made with
     // the caller's credentials and namespaces, as CLONE_INTO_CGROUP would have made it.
@@ -345,16 +345,12 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// Every signal to SIG_DFL: a handler of the caller must never run here, and an ignored
-/// signal would stay ignored across execve. Where clone3 cleared the handlers
-/// (CLONE_CLEAR_SIGHAND) only the signals the caller ignored are left to reset, which saves
-/// some sixty system calls (~9 µs) on every spawn; otherwise every signal is reset.
-fn reset_signal_handlers(ctx: &Context) {
-    let to_reset = if ctx.report.legacy_clone() {
-        !0
-    } else {
-        ctx.plan.ignored_signals
-    };
+/// Every signal to SIG_DFL, handled and ignored ones alike: a handler of the caller must never
+/// run here, and an ignored signal would stay ignored across execve. CLONE_CLEAR_SIGHAND,
+/// where clone3 has it, already reset the handlers in the kernel, but not the ignored
+/// signals, and no system call tells which those are short of reading /proc/self/status,
+/// which costs as much as these sixty-two calls (~10 µs; measured in BENCHMARKS.md).
+fn reset_signal_handlers() {
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
         flags: 0,
@@ -362,8 +358,7 @@ fn reset_signal_handlers(ctx: &Context) {
         mask: 0,
     };
     for signal in 1..=64 {
-        if to_reset & (1 << (signal - 1)) == 0 || signal == libc::SIGKILL || signal == libc::SIGSTOP
-        {
+        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
             continue;
         }
         // SAFETY: a valid kernel sigaction on this stack, no old action wanted, the kernel's

@@ -7,7 +7,6 @@ use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
 use super::namespaces::{NamespacePlan, parent_pid};
-use crate::procfs::status_field;
 use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
@@ -30,9 +29,6 @@ pub struct Plan<'a> {
     pub envp: Vec<*const c_char>,
     pub exec: Exec,
     pub fds: FdLayout,
-    /// The signals the caller ignores (bit n-1 for signal n), which the child resets to
-    /// SIG_DFL; all of them when /proc cannot tell.
-    pub ignored_signals: u64,
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
@@ -71,7 +67,6 @@ impl<'a> Plan<'a> {
             Program::Fd(fd) => Some(fd),
             _ => None,
         };
-        let caller = CallerThread::read();
         let namespaces = NamespacePlan::new(spec);
         Plan {
             spec,
@@ -79,7 +74,6 @@ impl<'a> Plan<'a> {
             envp: null_terminated(env),
             exec,
             fds: FdLayout::new(&spec.fds, exec_source),
-            ignored_signals: caller.ignored_signals.unwrap_or(!0),
             parent_pid: parent_pid(spec, &namespaces),
             rlimits: spec
                 .rlimits
@@ -92,26 +86,11 @@ impl<'a> Plan<'a> {
                     },
                 })
                 .collect(),
-            capabilities: spec.capabilities.map(|caps| {
-                // A new or joined user namespace gives the child every capability in it, a
-                // full bounding set and an empty ambient one.
-                let in_user_namespace = spec
-                    .namespaces
-                    .iter()
-                    .any(|ns| ns.kind == libc::CLONE_NEWUSER);
-                let known = capability_mask(last_capability());
-                let (bounding, ambient) = if in_user_namespace {
-                    (known, 0)
-                } else {
-                    (caller.bounding(), caller.ambient.unwrap_or(!0))
-                };
-                CapabilitySteps {
-                    drop_from_bounding: bounding & !caps.bounding & known,
-                    keep_across_uid_change: spec.credentials.is_some() && caps.permitted != 0,
-                    words: capset_words(caps.effective, caps.permitted, caps.inheritable),
-                    clear_ambient: ambient != 0,
-                    ambient: caps.ambient,
-                }
+            capabilities: spec.capabilities.map(|caps| CapabilitySteps {
+                drop_from_bounding: !caps.bounding & capability_mask(last_capability()),
+                keep_across_uid_change: spec.credentials.is_some() && caps.permitted != 0,
+                words: capset_words(caps.effective, caps.permitted, caps.inheritable),
+                ambient: caps.ambient,
             }),
             seccomp: (!spec.seccomp_filter.is_empty()).then(|| SeccompStep {
                 program: libc::sock_fprog {
@@ -131,44 +110,6 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// What the child starts with from the calling thread, read from /proc/thread-self/status in
-/// one go rather than asked of the kernel piece by piece: the ignored signals (one read
-/// instead of a query per signal; /proc/PID/stat would be cheaper but shows only signals 1-31),
-/// and the bounding and ambient sets, so that the child makes no system call that changes
-/// nothing. `None` where /proc cannot tell. A disposition another thread changes during the
-/// spawn may be seen either way, as it would be by any ordering of the two calls.
-struct CallerThread {
-    ignored_signals: Option<u64>,
-    bounding: Option<u64>,
-    ambient: Option<u64>,
-}
-
-impl CallerThread {
-    fn read() -> CallerThread {
-        use std::io::Read;
-        let mut buffer = [0u8; 4096];
-        let len = std::fs::File::open("/proc/thread-self/status")
-            .and_then(|mut file| file.read(&mut buffer))
-            .unwrap_or(0);
-        let status = &buffer[..len];
-        CallerThread {
-            ignored_signals: status_field(status, "SigIgn"),
-            bounding: status_field(status, "CapBnd"),
-            ambient: status_field(status, "CapAmb"),
-        }
-    }
-
-    /// The bounding set, asked bit by bit where /proc cannot tell.
-    fn bounding(&self) -> u64 {
-        self.bounding.unwrap_or_else(|| {
-            (0..=last_capability())
-                // SAFETY: PR_CAPBSET_READ only reads this thread's bounding set.
-                .filter(|&bit| unsafe { libc::prctl(libc::PR_CAPBSET_READ, bit) } == 1)
-                .fold(0, |set, bit| set | 1 << bit)
-        })
-    }
-}
-
 /// One prlimit64 call on the child itself.
 pub struct RlimitStep {
     pub resource: u32,
@@ -178,18 +119,14 @@ pub struct RlimitStep {
 
 /// The capability sets, as the child applies them around the credentials change.
 pub struct CapabilitySteps {
-    /// Bounding-set bits to drop: those the child starts with that were not asked for. Each
-    /// drop is a system call that commits new credentials (about 1 µs), so bits already out
-    /// are left alone; that also lets a caller without CAP_SETPCAP pass its own bounding set.
+    /// Bounding-set bits to drop: every capability of this kernel that was not asked for.
     pub drop_from_bounding: u64,
     /// PR_SET_KEEPCAPS before the ids change, so that the permitted set survives a change
     /// from uid 0 to another uid and capset can then narrow it to what was asked.
     pub keep_across_uid_change: bool,
     /// capset's `_LINUX_CAPABILITY_VERSION_3` data: capabilities 0-31, then 32-63.
     pub words: [CapData; 2],
-    /// Whether the child starts with ambient capabilities to clear before raising `ambient`.
-    pub clear_ambient: bool,
-    /// Raised one bit at a time after capset.
+    /// Raised one bit at a time after capset, once the ambient set was cleared.
     pub ambient: u64,
 }
 
@@ -306,21 +243,6 @@ mod tests {
 
     fn cs(s: &str) -> CString {
         CString::new(s).unwrap()
-    }
-
-    #[test]
-    fn ignored_signals_include_classic_and_realtime_ones() {
-        // SAFETY: SIGURG is ignored by default and nothing in this test binary sends signal 40;
-        // ignoring them explicitly harms nothing.
-        unsafe {
-            libc::signal(libc::SIGURG, libc::SIG_IGN);
-            libc::signal(40, libc::SIG_IGN);
-        }
-        let ignored = CallerThread::read()
-            .ignored_signals
-            .expect("/proc/thread-self/status is readable");
-        assert_ne!(ignored & (1 << (libc::SIGURG - 1)), 0, "{ignored:#x}");
-        assert_ne!(ignored & (1 << (40 - 1)), 0, "{ignored:#x}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub struct Report {
     pub close_range_missing: AtomicU32,
     /// Set by clone.rs right before it starts the child with the legacy clone, cleared before
     /// clone3. The legacy clone lacks some of clone3's flags, whose work the child then does
-    /// itself: CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP, CLONE_NEWTIME.
+    /// itself (see `clone::legacy_leftover`).
     legacy_clone: AtomicU32,
     /// The handshake with a child that waits for its id maps (`SYNC_*`), and that child's
     /// CLONE_CHILD_CLEARTID word: the kernel zeroes it, with a futex wake, when the child execs
@@ -62,7 +62,7 @@ impl Report {
             .store(u32::from(legacy), Ordering::Relaxed);
     }
 
-    /// Child: whether it was started by the legacy clone (see `legacy_clone`).
+    /// Child: whether it was started by the legacy clone.
     #[inline(always)]
     pub fn legacy_clone(&self) -> bool {
         self.legacy_clone.load(Ordering::Relaxed) != 0

@@ -116,10 +116,16 @@ pub(super) fn set_no_new_privs(plan: &Plan, report: &Report) -> Step {
         .map(|_| ())
 }
 
-/// Drops each bit of `drop` from the bounding set (the plan lists only bits still in it).
+/// Drops each bit of `drop` still in the bounding set. A drop commits new credentials (about
+/// 1 µs) and needs CAP_SETPCAP, so bits already out are skipped: that also lets a caller
+/// without CAP_SETPCAP pass its own bounding set. The child reads the set itself because a new
+/// or joined user namespace gives it a full one.
 fn drop_from_bounding(drop: u64) -> Step {
     for bit in bits(drop) {
-        // SAFETY: prctl with integer arguments on this process's own bounding set.
+        // SAFETY (both): prctl with integer arguments on this process's own bounding set.
+        if unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_READ, bit) } == Ok(0) {
+            continue;
+        }
         unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_DROP, bit) }.on(ITEM_BOUNDING | bit)?;
     }
     Ok(())
@@ -152,20 +158,18 @@ fn set_capability_sets(caps: &CapabilitySteps) -> Step {
     // SAFETY: a header on this stack (the kernel may write its preferred version into it) and
     // the two data words version 3 reads, in the plan.
     unsafe { sys!(libc::SYS_capset, &raw mut header, caps.words.as_ptr()) }.on(ITEM_CAPSET)?;
-    if caps.clear_ambient {
-        // SAFETY: prctl with integer arguments (the unused ones zero, as the kernel wants).
-        unsafe {
-            sys!(
-                libc::SYS_prctl,
-                libc::PR_CAP_AMBIENT,
-                libc::PR_CAP_AMBIENT_CLEAR_ALL,
-                0,
-                0,
-                0
-            )
-        }
-        .on(ITEM_AMBIENT_CLEAR)?;
+    // SAFETY: prctl with integer arguments (the unused ones zero, as the kernel wants).
+    unsafe {
+        sys!(
+            libc::SYS_prctl,
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0
+        )
     }
+    .on(ITEM_AMBIENT_CLEAR)?;
     for bit in bits(caps.ambient) {
         // SAFETY: as above.
         unsafe {
