@@ -4,8 +4,9 @@
 //! across threads and the library's memory per tracked process.
 //!
 //! Run (as root, for the credential and namespace variants): `cargo bench --bench spawn`.
-//! `SPROUT_BENCH_ROUNDS` (default 300) sets the rounds per caller size, `SPROUT_BENCH_RSS_GIB`
-//! (default 4) the large caller's touched anonymous memory.
+//! `SPROUT_BENCH_ROUNDS` (default 1000; a third of that at the large size) sets the rounds,
+//! `SPROUT_BENCH_RSS_GIB` (default 4) the large caller's touched anonymous memory, and
+//! `SPROUT_BENCH_PROGRAM=bare` starts a program without the C library (see benches/).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{CString, c_char, c_void};
@@ -507,24 +508,35 @@ fn rss_kib() -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// Spawns per second with `threads` threads spawning at once for `duration`.
-fn throughput(threads: usize, duration: Duration, run: &(dyn Fn() + Sync)) -> f64 {
-    let stop = AtomicBool::new(false);
-    let count = AtomicU64::new(0);
-    let start = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while !stop.load(Ordering::Relaxed) {
-                    run();
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-        std::thread::sleep(duration);
-        stop.store(true, Ordering::Relaxed);
-    });
-    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+const SLICES: usize = 6;
+const SLICE: Duration = Duration::from_millis(500);
+
+/// Spawns per second of each variant with `threads` threads spawning at once, measured in
+/// alternating slices so that drift hits both alike.
+fn throughput(threads: usize, variants: [&(dyn Fn() + Sync); 2]) -> [f64; 2] {
+    let mut counts = [0u64; 2];
+    let mut times = [Duration::ZERO; 2];
+    for slice in 0..SLICES * 2 {
+        let which = slice % 2;
+        let stop = AtomicBool::new(false);
+        let count = AtomicU64::new(0);
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        variants[which]();
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            std::thread::sleep(SLICE);
+            stop.store(true, Ordering::Relaxed);
+        });
+        counts[which] += count.load(Ordering::Relaxed);
+        times[which] += start.elapsed();
+    }
+    [0, 1].map(|i| counts[i] as f64 / times[i].as_secs_f64())
 }
 
 /// Heap bytes the library holds per tracked process, and after they are all waited for.
@@ -554,7 +566,7 @@ fn main() {
     let rounds: usize = std::env::var("SPROUT_BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(1000);
     let big_gib: usize = std::env::var("SPROUT_BENCH_RSS_GIB")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -598,30 +610,38 @@ fn main() {
 
     let p50 =
         |set: &[(&str, Duration)], name: &str| set.iter().find(|(n, _)| *n == name).unwrap().1;
+    let growth = |name| p50(&big, name).as_secs_f64() / p50(&small, name).as_secs_f64();
     println!(
-        "\nsprout plain at {big_gib} GiB / at small RSS: {:.2}",
-        p50(&big, "sprout plain").as_secs_f64() / p50(&small, "sprout plain").as_secs_f64()
+        "\nat {big_gib} GiB / at small RSS, p50: sprout plain {:.3}, floor {:.3}, \
+         posix_spawn {:.3}, fork + execve {:.1}",
+        growth("sprout plain"),
+        growth(FLOOR),
+        growth("posix_spawn (glibc)"),
+        growth("fork + execve"),
     );
 
-    println!("\n### Throughput: spawns per second, all threads together (2 s each)\n");
-    println!("| threads | floor | sprout plain | sprout / floor |");
-    println!("|---:|---:|---:|---:|");
-    let mut one = 0.0;
+    println!(
+        "\n### Throughput: spawns per second, all threads together \
+         ({SLICES} alternating slices of {} ms per variant)\n",
+        SLICE.as_millis()
+    );
+    println!("| threads | floor | sprout plain | sprout / floor | sprout / sprout with 1 thread |");
+    println!("|---:|---:|---:|---:|---:|");
+    let mut one_thread = 0.0;
     for threads in [1, 2, 4, 8] {
-        let floor = throughput(threads, Duration::from_secs(2), &|| {
-            raw_clone(&target, 0, None)
-        });
-        let spawned = throughput(threads, Duration::from_secs(2), &|| sprout_run(&plain));
+        let [floor, spawned] = throughput(
+            threads,
+            [&|| raw_clone(&target, 0, None), &|| sprout_run(&plain)],
+        );
         if threads == 1 {
-            one = spawned;
+            one_thread = spawned;
         }
         println!(
-            "| {threads} | {floor:.0} | {spawned:.0} | {:.2} |",
-            spawned / floor
+            "| {threads} | {floor:.0} | {spawned:.0} | {:.2} | {:.2} |",
+            spawned / floor,
+            spawned / one_thread
         );
     }
-    let two = throughput(2, Duration::from_secs(2), &|| sprout_run(&plain));
-    println!("\nsprout, 2 threads / 1 thread: {:.2}", two / one);
 
     memory_per_process(&plain);
 }

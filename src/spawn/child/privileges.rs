@@ -137,8 +137,7 @@ fn drop_from_bounding(drop: u64) -> Step {
 fn set_ids(credentials: &Credentials) -> Step {
     let groups = &credentials.groups;
     // SAFETY: getgroups with size 0 only counts the groups and writes nothing.
-    let has_groups = unsafe { sys!(libc::SYS_getgroups, 0, 0) } != Ok(0);
-    if !groups.is_empty() || has_groups {
+    if !groups.is_empty() || unsafe { sys!(libc::SYS_getgroups, 0, 0) } != Ok(0) {
         // SAFETY: `groups` lives in the spec and holds `len` gid_t (u32) values.
         unsafe { sys!(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }.on(ITEM_GROUPS)?;
     }
