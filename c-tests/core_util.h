@@ -30,23 +30,6 @@
 #define CHECK_MESSAGE_HAS(err, text) \
   CHECK(strstr((err)->message, (text)) != NULL, "message \"%s\" lacks \"%s\"", (err)->message, (text))
 
-/* Starts the probe with args (NULL-terminated probe commands) and exactly fds[0..fds_len) under
- * a (its argv is replaced for the call). Returns sprout_exec_async's result; *pid on success. */
-static inline int spawn_probe(sprout_exec_args *a, const char *const *args, const int32_t *fds,
-                              size_t fds_len, int *pid, sprout_error *err) {
-  const char *argv[64];
-  size_t n = 0;
-  argv[n++] = probe_path();
-  for (; args && *args && n < 63; args++) argv[n++] = *args;
-  argv[n] = NULL;
-  a->argv = argv;
-  sprout_process proc = {-1, NULL};
-  int rc = sprout_exec_async(a, fds, fds_len, &proc, err);
-  a->argv = NULL;
-  if (rc == 0) *pid = proc.pid;
-  return rc;
-}
-
 /* Ends a process sprout started and returns its wait status. */
 static inline int kill_probe(int pid) {
   sprout_error err;

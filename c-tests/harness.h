@@ -214,34 +214,44 @@ typedef struct probe {
   int from_stdout;  /* read end of the probe's stdout */
 } probe;
 
-/*
- * Starts the probe with `args` (probe commands, NULL-terminated) under `a` (argv is replaced;
- * everything else is the caller's). The probe's fds are: 0 = a pipe from us, 1 = a pipe to us,
- * 2 = our stderr, then extra[0..extra_len) as fds 3, 4, ... Returns sprout_exec_async's result.
- */
-static inline int start_probe_fds(sprout_exec_args *a, const char *const *args, const int32_t *extra,
-                           size_t extra_len, probe *p, sprout_error *err) {
+/* Starts the probe with args (NULL-terminated probe commands) and exactly fds[0..fds_len) under
+ * a (its argv is replaced for the call). Returns sprout_exec_async's result; *pid on success. */
+static inline int spawn_probe(sprout_exec_args *a, const char *const *args, const int32_t *fds,
+                              size_t fds_len, int *pid, sprout_error *err) {
   const char *argv[64];
   size_t n = 0;
   argv[n++] = probe_path();
   for (; args && *args && n < 63; args++) argv[n++] = *args;
   argv[n] = NULL;
   a->argv = argv;
+  sprout_process proc = {-1, NULL};
+  int rc = sprout_exec_async(a, fds, fds_len, &proc, err);
+  a->argv = NULL;
+  if (rc == 0) *pid = proc.pid;
+  return rc;
+}
+
+/*
+ * Starts the probe with `args` (probe commands, NULL-terminated) under `a` (argv is replaced;
+ * everything else is the caller's). The probe's fds are: 0 = a pipe from us, 1 = a pipe to us,
+ * 2 = our stderr, then extra[0..extra_len) as fds 3, 4, ... Returns sprout_exec_async's result.
+ */
+static inline int start_probe_fds(sprout_exec_args *a, const char *const *args, const int32_t *extra,
+                                  size_t extra_len, probe *p, sprout_error *err) {
   int in[2], out[2];
   CHECK(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
   int32_t fds[64] = {in[0], out[1], 2};
   for (size_t i = 0; i < extra_len && i < 61; i++) fds[3 + i] = extra[i];
-  sprout_process proc;
-  int rc = sprout_exec_async(a, fds, 3 + extra_len, &proc, err);
+  int pid = -1;
+  int rc = spawn_probe(a, args, fds, 3 + extra_len, &pid, err);
   close(in[0]);
   close(out[1]);
-  a->argv = NULL;
   if (rc != 0) {
     close(in[1]);
     close(out[0]);
     return rc;
   }
-  p->pid = proc.pid;
+  p->pid = pid;
   p->to_stdin = in[1];
   p->from_stdout = out[0];
   return 0;
