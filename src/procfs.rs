@@ -1,5 +1,5 @@
-//! Reading the kernel's /proc/PID/stat lines, whose second field (the command name) may hold
-//! spaces and parentheses.
+//! Reading what the kernel reports in /proc/PID/stat (whose second field, the command name,
+//! may hold spaces and parentheses) and /proc/PID/status.
 
 use std::str::FromStr;
 
@@ -15,6 +15,15 @@ pub(crate) fn stat_field<T: FromStr>(stat: &[u8], n: usize) -> Option<T> {
         .ok()
 }
 
+/// The hexadecimal value of line `key` of a /proc/PID/status text (`CapPrm`, `SigIgn`, ...).
+pub(crate) fn status_field(status: &[u8], key: &str) -> Option<u64> {
+    let text = std::str::from_utf8(status).ok()?;
+    let value = text
+        .lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))?;
+    u64::from_str_radix(value.trim(), 16).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +36,13 @@ mod tests {
         assert_eq!(stat_field(stat, 8), Some(42));
         assert_eq!(stat_field::<i64>(stat, 30), None);
         assert_eq!(stat_field::<u64>(stat, 3), None, "the state is no number");
+    }
+
+    #[test]
+    fn status_fields_are_hexadecimal_and_found_by_their_whole_key() {
+        let status = b"Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n";
+        assert_eq!(status_field(status, "CapPrm"), Some(0x1ff_ffff_ffff));
+        assert_eq!(status_field(status, "Cap"), None);
+        assert_eq!(status_field(status, "CapBnd"), None);
     }
 }

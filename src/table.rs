@@ -162,15 +162,16 @@ fn raw_wait_status(info: &libc::siginfo_t) -> i32 {
 /// library does not know `pid`.
 pub fn signal(pid: i32, signal: i32) -> std::result::Result<(), Errno> {
     let entry = lookup(pid).ok_or(Errno::ESRCH)?;
-    send(&entry, signal)
+    send_signal(&entry.pidfd, signal)
 }
 
-fn send(entry: &Entry, signal: i32) -> std::result::Result<(), Errno> {
+/// pidfd_send_signal without a siginfo.
+pub fn send_signal(pidfd: &OwnedFd, signal: i32) -> std::result::Result<(), Errno> {
     // SAFETY: pidfd_send_signal with a pidfd we own and no siginfo.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_pidfd_send_signal,
-            entry.pidfd.as_raw_fd(),
+            pidfd.as_raw_fd(),
             signal,
             std::ptr::null::<libc::siginfo_t>(),
             0,
@@ -215,7 +216,7 @@ pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usi
         .collect();
     let mut signalled = 0;
     for entry in entries {
-        match send(&entry, signal) {
+        match send_signal(&entry.pidfd, signal) {
             Ok(()) => signalled += 1,
             Err(Errno::ESRCH) => {}
             Err(errno) => return Err(errno),

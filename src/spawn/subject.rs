@@ -1,0 +1,197 @@
+//! What a failed spawn failed on, in words: the subject of its error message, from the stage
+//! and item the child reported and the plan it followed.
+
+use nix::errno::Errno;
+
+use super::child::privileges::{
+    ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
+    ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
+};
+use super::child::{ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_MAPS, ITEM_UNSHARE, search_goes_on};
+use super::clone::legacy_leftover;
+use super::plan::{Exec, Plan};
+use crate::error::{Error, Stage};
+use crate::names;
+use crate::namespaces as kinds;
+use crate::procfs::status_field;
+use crate::spec::{Capabilities, Namespace, Program};
+
+/// A failed clone, in the stage of what made it fail: the cgroup or the namespaces it was to
+/// start in when the errno is one they give, else clone itself.
+pub(super) fn clone_error(plan: &Plan, errno: Errno) -> Error {
+    let new = plan.namespaces.clone_flags;
+    match plan.spec.cgroup {
+        Some(fd)
+            if matches!(
+                errno,
+                Errno::ENOENT
+                    | Errno::ENODEV
+                    | Errno::EBUSY
+                    | Errno::EOPNOTSUPP
+                    | Errno::EBADF
+                    | Errno::EACCES
+            ) =>
+        {
+            Error::new(Stage::Cgroup, errno, format!("cgroup_fd {fd}"))
+        }
+        _ if new != 0
+            && matches!(
+                errno,
+                Errno::EPERM | Errno::EINVAL | Errno::ENOSPC | Errno::EUSERS
+            ) =>
+        {
+            Error::new(
+                Stage::Namespaces,
+                errno,
+                format!("creating namespaces {} (clone)", kinds::names(new)),
+            )
+        }
+        _ => Error::new(Stage::Spawn, errno, "clone"),
+    }
+}
+
+/// What failed in the namespaces stage, in words.
+fn namespace_subject(plan: &Plan, item: u32) -> String {
+    let planned = &plan.namespaces;
+    match item {
+        ITEM_UNSHARE => format!(
+            "creating namespaces {} (unshare)",
+            kinds::names(planned.unshare_flags)
+        ),
+        ITEM_LEGACY_UNSHARE => format!(
+            "creating namespaces {} (unshare, as clone could not)",
+            kinds::names(legacy_leftover(
+                planned.clone_flags,
+                plan.spec.cgroup.is_some()
+            ))
+        ),
+        ITEM_MAPS => "waiting for the id maps".to_string(),
+        index => match plan.spec.namespaces.get(index as usize) {
+            Some(Namespace { kind, fd: Some(fd) }) => format!(
+                "namespaces[{index}]: joining {} from fd {fd}",
+                kinds::name(*kind).unwrap_or("?")
+            ),
+            _ => String::new(),
+        },
+    }
+}
+
+/// What a failed stage failed on, in words.
+pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
+    let spec = plan.spec;
+    match stage {
+        Stage::Fds if item == ITEM_CLOSE_REST => {
+            format!("closing every fd from {}", plan.fds.close_from())
+        }
+        Stage::Fds => match spec.fds.get(item as usize) {
+            Some(Some(fd)) => format!("fds[{item}] = {fd}"),
+            Some(None) => format!("fds[{item}] (closing)"),
+            None => match spec.program {
+                Program::Fd(fd) => format!("exec_fd {fd}"),
+                _ => format!("fd {item}"),
+            },
+        },
+        Stage::Namespaces => namespace_subject(plan, item),
+        Stage::Cgroup => match spec.cgroup {
+            Some(fd) => format!("cgroup_fd {fd}: moving into it (cgroup.procs)"),
+            None => String::new(),
+        },
+        Stage::Chdir => spec.working_directory.to_string_lossy().into_owned(),
+        Stage::Exec => match &plan.exec {
+            Exec::Fd(_) => match spec.program {
+                Program::Fd(fd) => format!("exec_fd {fd}"),
+                _ => String::new(),
+            },
+            // The search ran out: no one candidate is to blame. Otherwise (EACCES remembered,
+            // or an error that ended the search, such as ENOEXEC) the candidate is named.
+            Exec::Paths(candidates) if candidates.len() > 1 && search_goes_on(errno) => {
+                let name = match &spec.program {
+                    Program::Path(path) => path,
+                    _ => &spec.argv[0],
+                };
+                format!("{} (searched PATH)", name.to_string_lossy())
+            }
+            Exec::Paths(candidates) => candidates
+                .get(item as usize)
+                .map(|path| path.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        },
+        Stage::Spawn if spec.parent_death_signal != 0 => {
+            format!("parent_death_signal {}", spec.parent_death_signal)
+        }
+        Stage::Rlimits => spec
+            .rlimits
+            .get(item as usize)
+            .map(|limit| {
+                format!(
+                    "limits[{item}] {} soft {} hard {}",
+                    names::resource(limit.resource),
+                    names::limit(limit.soft),
+                    names::limit(limit.hard)
+                )
+            })
+            .unwrap_or_default(),
+        Stage::Credentials => match (&spec.credentials, item) {
+            (Some(ids), ITEM_GROUPS) => format!("extra_gids {:?}", ids.groups),
+            (Some(ids), ITEM_GID) => format!("gid {}", ids.gid),
+            (Some(ids), ITEM_UID) => format!("uid {}", ids.uid),
+            _ => String::new(),
+        },
+        Stage::Capabilities => capabilities_subject(plan, item),
+        Stage::NoNewPrivs => "PR_SET_NO_NEW_PRIVS".to_owned(),
+        Stage::Seccomp => {
+            // Without no_new_privs the filter went in before the credentials change, and the
+            // kernel wants CAP_SYS_ADMIN for it.
+            let why = if errno == libc::EACCES && !spec.no_new_privs {
+                ", installed without no_new_privs (which needs CAP_SYS_ADMIN)"
+            } else {
+                ""
+            };
+            format!(
+                "seccomp_filter of {} instructions{why}",
+                spec.seccomp_filter.len()
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// The capability step that failed, and the capability concerned.
+fn capabilities_subject(plan: &Plan, item: u32) -> String {
+    let Some(caps) = plan.spec.capabilities else {
+        return String::new();
+    };
+    let capability = names::capability(item & ITEM_CAPABILITY_BITS);
+    match item & !ITEM_CAPABILITY_BITS {
+        ITEM_BOUNDING => format!("dropping {capability} from the bounding set"),
+        ITEM_KEEPCAPS => "PR_SET_KEEPCAPS".to_owned(),
+        ITEM_CAPSET => {
+            let sets = format!(
+                "capset effective {:#x} permitted {:#x} inheritable {:#x}",
+                caps.effective, caps.permitted, caps.inheritable
+            );
+            match capset_culprit(&caps) {
+                Some(why) => format!("{sets} ({why})"),
+                None => sets,
+            }
+        }
+        ITEM_AMBIENT_CLEAR => "clearing the ambient set".to_owned(),
+        ITEM_AMBIENT => format!("raising {capability} in the ambient set"),
+        _ => String::new(),
+    }
+}
+
+/// What capset most likely refused, judged from the calling thread's own sets, which the child
+/// started with: a permitted capability the caller lacks, or an inheritable one neither in the
+/// new bounding set nor already inheritable.
+fn capset_culprit(caps: &Capabilities) -> Option<String> {
+    let status = std::fs::read("/proc/thread-self/status").ok()?;
+    let set = |key| status_field(&status, key);
+    let lowest = |bits: u64| (bits != 0).then(|| names::capability(bits.trailing_zeros()));
+    if let Some(cap) = lowest(caps.permitted & !set("CapPrm")?) {
+        return Some(format!("the caller does not hold {cap}"));
+    }
+    lowest(caps.inheritable & !(set("CapInh")? | caps.bounding)).map(|cap| {
+        format!("inheritable {cap} is neither in bounding nor inheritable in the caller")
+    })
+}
