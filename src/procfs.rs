@@ -15,6 +15,11 @@ pub(crate) fn stat_field<T: FromStr>(stat: &[u8], n: usize) -> Option<T> {
         .ok()
 }
 
+/// The calling thread's /proc/thread-self/status, or nothing where /proc cannot tell.
+pub(crate) fn thread_status() -> Vec<u8> {
+    std::fs::read("/proc/thread-self/status").unwrap_or_default()
+}
+
 /// The hexadecimal value of line `key` of a /proc/PID/status text (`CapPrm`, `SigIgn`, ...).
 pub(crate) fn status_field(status: &[u8], key: &str) -> Option<u64> {
     let text = std::str::from_utf8(status).ok()?;

@@ -28,6 +28,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
 use crate::namespaces::{MapWriter, map_culprit, map_text, parse_map};
+use crate::procfs::{status_field, thread_status};
 use crate::spec::Spec;
 
 use super::report::{Report, SYNC_ABORT, SYNC_GO, SYNC_READY, SYNC_STARTED};
@@ -378,12 +379,7 @@ const CAP_SETFCAP: u32 = 31;
 
 /// This thread as the writer of a uid or gid map.
 fn map_writer(what: &str) -> MapWriter {
-    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
-    let effective = status
-        .lines()
-        .find_map(|line| line.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .unwrap_or(0);
+    let effective = status_field(&thread_status(), "CapEff").unwrap_or(0);
     let has = |cap: u32| effective & (1 << cap) != 0;
     let (id, cap) = if what == "uid_map" {
         // SAFETY: geteuid cannot fail.

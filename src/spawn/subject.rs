@@ -13,7 +13,7 @@ use super::plan::{Exec, Plan};
 use crate::error::{Error, Stage};
 use crate::names;
 use crate::namespaces as kinds;
-use crate::procfs::status_field;
+use crate::procfs::{status_field, thread_status};
 use crate::spec::{Capabilities, Namespace, Program};
 
 /// A failed clone, in the stage of what made it fail: the cgroup or the namespaces it was to
@@ -185,7 +185,7 @@ fn capabilities_subject(plan: &Plan, item: u32) -> String {
 /// started with: a permitted capability the caller lacks, or an inheritable one neither in the
 /// new bounding set nor already inheritable.
 fn capset_culprit(caps: &Capabilities) -> Option<String> {
-    let status = std::fs::read("/proc/thread-self/status").ok()?;
+    let status = thread_status();
     let set = |key| status_field(&status, key);
     let lowest = |bits: u64| (bits != 0).then(|| names::capability(bits.trailing_zeros()));
     if let Some(cap) = lowest(caps.permitted & !set("CapPrm")?) {
