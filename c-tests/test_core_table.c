@@ -45,7 +45,9 @@ static int reap_within_10s(int pid) {
   return -1;
 }
 
-TEST(parent_death_signal_kills_the_orphan) {
+/* Spawns a probe with parent_death_signal SIGUSR1 (and `credentials`, if any) from a middle
+ * process that then exits, and checks that the orphan, re-parented to us, dies of SIGUSR1. */
+static void check_orphan_gets_parent_death_signal(const sprout_credentials *credentials) {
   /* The process outlives the one that spawned it and is re-parented to us. */
   CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER");
   int pipe_fds[2];
@@ -56,6 +58,7 @@ TEST(parent_death_signal_kills_the_orphan) {
     sprout_exec_args a;
     sprout_exec_args_init(&a);
     a.parent_death_signal = SIGUSR1;
+    a.credentials = credentials;
     const char *args[] = {"pause", NULL};
     const int32_t fds[] = {-1, -1, 2};
     int pid = -1;
@@ -73,6 +76,15 @@ TEST(parent_death_signal_kills_the_orphan) {
   if (status == -1) kill(pid, SIGKILL);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1,
         "the orphan ended with status %#x, not by SIGUSR1", status);
+}
+
+TEST(parent_death_signal_kills_the_orphan) { check_orphan_gets_parent_death_signal(NULL); }
+
+/* The kernel clears the parent-death signal when credentials change: sprout sets it after. */
+TEST(parent_death_signal_survives_a_credentials_change) {
+  need_root();
+  sprout_credentials nobody = {65534, 65534, NULL, 0};
+  check_orphan_gets_parent_death_signal(&nobody);
 }
 
 TEST(parent_death_signal_with_the_parent_alive_keeps_the_process_running) {
@@ -443,6 +455,7 @@ TEST(clone3_refused_falls_back_to_clone) { check_spawns_without_clone3(EPERM); }
 int main(void) {
   temp_root_create("core-table");
   RUN(parent_death_signal_kills_the_orphan);
+  RUN(parent_death_signal_survives_a_credentials_change);
   RUN(parent_death_signal_with_the_parent_alive_keeps_the_process_running);
   RUN(wait_polls_times_out_and_then_waits_for_the_status);
   RUN(signal_ends_a_process_and_wait_status_may_be_null);
