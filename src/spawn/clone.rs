@@ -297,3 +297,55 @@ unsafe fn clone_legacy(
         pidfd: unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd) },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel's view of the area: its mappings in /proc/self/maps, as (start, end, perms).
+    fn mappings_of(area: &SpawnArea) -> Vec<(usize, usize, String)> {
+        let base = area.base.as_ptr() as usize;
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let (start, end) = fields.next()?.split_once('-')?;
+                let start = usize::from_str_radix(start, 16).ok()?;
+                let end = usize::from_str_radix(end, 16).ok()?;
+                let perms = fields.next()?.to_owned();
+                (start >= base && end <= base + AREA_SIZE).then_some((start, end, perms))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_child_stack_is_large_and_an_overflow_hits_a_guard_page_not_the_report() {
+        let area = SpawnArea::new().unwrap();
+        let base = area.base.as_ptr() as usize;
+        let maps = mappings_of(&area);
+        let find = |address: usize| maps.iter().find(|(s, e, _)| (*s..*e).contains(&address));
+        assert!(
+            find(base).unwrap().2.starts_with("rw"),
+            "report page: {maps:?}"
+        );
+        assert!(
+            find(base + PAGE).unwrap().2.starts_with("---"),
+            "guard page: {maps:?}"
+        );
+        let stack = find(base + 2 * PAGE).unwrap();
+        assert!(stack.2.starts_with("rw"), "stack: {maps:?}");
+        assert_eq!(
+            stack.1,
+            base + AREA_SIZE,
+            "the stack runs to the top of the area"
+        );
+        // glibc's posix_spawn keeps at least 32 KiB; the child's frames are far smaller.
+        assert!(stack.1 - stack.0 >= 32 * 1024);
+        assert_eq!(
+            area.stack_top() as usize % 16,
+            0,
+            "the ABI wants a 16-byte aligned stack"
+        );
+    }
+}
