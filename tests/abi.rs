@@ -78,3 +78,33 @@ fn library_exports_only_sprout_symbols() {
         "exported without the sprout_ prefix: {foreign:?}"
     );
 }
+
+/// glibc's id wrappers signal every thread of the process to change its credentials too (the
+/// "setxid broadcast"); in a child that shares the caller's memory they must never run, so
+/// the library must not even link them: the child changes ids with raw system calls.
+#[test]
+fn library_never_links_the_c_librarys_id_changing_wrappers() {
+    let imports = check(
+        Command::new("nm")
+            .args(["-D", "--undefined-only", "--format=posix"])
+            .arg(library()),
+    );
+    let broadcasting = [
+        "setuid",
+        "setgid",
+        "seteuid",
+        "setegid",
+        "setreuid",
+        "setregid",
+        "setresuid",
+        "setresgid",
+        "setgroups",
+        "initgroups",
+    ];
+    let linked: Vec<&str> = imports
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|symbol| broadcasting.contains(&symbol.split('@').next().unwrap_or(symbol)))
+        .collect();
+    assert!(linked.is_empty(), "libsprout.so imports {linked:?}");
+}
