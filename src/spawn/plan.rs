@@ -90,6 +90,9 @@ impl<'a> Plan<'a> {
                 drop_from_bounding: !caps.bounding & capability_mask(last_capability()),
                 keep_across_uid_change: spec.credentials.is_some() && caps.permitted != 0,
                 words: capset_words(caps.effective, caps.permitted, caps.inheritable),
+                // capset itself trims the ambient set to permitted & inheritable: only bits
+                // left there but not asked for need clearing.
+                clear_ambient: caps.permitted & caps.inheritable & !caps.ambient != 0,
                 ambient: caps.ambient,
             }),
             seccomp: (!spec.seccomp_filter.is_empty()).then(|| SeccompStep {
@@ -126,7 +129,9 @@ pub struct CapabilitySteps {
     pub keep_across_uid_change: bool,
     /// capset's `_LINUX_CAPABILITY_VERSION_3` data: capabilities 0-31, then 32-63.
     pub words: [CapData; 2],
-    /// Raised one bit at a time after capset, once the ambient set was cleared.
+    /// Whether the ambient set the child inherited must be cleared after capset.
+    pub clear_ambient: bool,
+    /// Raised one bit at a time after capset (and the clear).
     pub ambient: u64,
 }
 

@@ -157,18 +157,20 @@ fn set_capability_sets(caps: &CapabilitySteps) -> Step {
     // SAFETY: a header on this stack (the kernel may write its preferred version into it) and
     // the two data words version 3 reads, in the plan.
     unsafe { sys!(libc::SYS_capset, &raw mut header, caps.words.as_ptr()) }.on(ITEM_CAPSET)?;
-    // SAFETY: prctl with integer arguments (the unused ones zero, as the kernel wants).
-    unsafe {
-        sys!(
-            libc::SYS_prctl,
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0
-        )
+    if caps.clear_ambient {
+        // SAFETY: prctl with integer arguments (the unused ones zero, as the kernel wants).
+        unsafe {
+            sys!(
+                libc::SYS_prctl,
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL,
+                0,
+                0,
+                0
+            )
+        }
+        .on(ITEM_AMBIENT_CLEAR)?;
     }
-    .on(ITEM_AMBIENT_CLEAR)?;
     for bit in bits(caps.ambient) {
         // SAFETY: as above.
         unsafe {
