@@ -10,8 +10,12 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -154,27 +158,6 @@ static inline void await_say(int fd, const char *text) {
   CHECK(!strcmp(line, text), "the probe said \"%s\", not \"%s\"", line, text);
 }
 
-/* Reads fd up to and including a line "end" (the probe's report), however long. */
-static inline char *read_until_end(int fd) {
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  CHECK(buf != NULL, "malloc");
-  buf[0] = 0;
-  for (;;) {
-    if (len + 1 >= cap) {
-      buf = realloc(buf, cap *= 2);
-      CHECK(buf != NULL, "realloc");
-    }
-    ssize_t n = read(fd, buf + len, cap - len - 1);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    len += (size_t)n;
-    buf[len] = 0;
-    if (len >= 4 && !strcmp(buf + len - 4, "end\n")) break;
-  }
-  return buf;
-}
-
 /* How many fds this process has open. */
 static inline int own_fd_count(void) {
   int fds[4096];
@@ -241,6 +224,21 @@ static inline void copy_probe(const char *path) {
   close(fd);
   write_file(path, data, (size_t)st.st_size, 0755);
   free(data);
+}
+
+/* A seccomp filter for this process: clone3 fails with errno_, as under older container
+ * profiles (EPERM) or on kernels before 5.3 (ENOSYS). */
+static inline void refuse_clone3(int errno_) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
+  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
+  CHECK(syscall(SYS_clone3, NULL, 0) == -1 && errno == errno_, "the filter does not refuse clone3");
 }
 
 #endif

@@ -261,22 +261,29 @@ static inline int start_probe(sprout_exec_args *a, const char *const *args, prob
   return start_probe_fds(a, args, NULL, 0, p, err);
 }
 
-/* Reads the probe's output up to and including the "end" line of its report. */
-static inline char *read_report(probe *p) {
+/* Reads fd up to and including a line "end" (the probe's report), however long. */
+static inline char *read_until_end(int fd) {
   size_t cap = 1 << 16, len = 0;
   char *buf = malloc(cap);
   CHECK(buf != NULL, "malloc");
-  while (len + 1 < cap) {
-    ssize_t n = read(p->from_stdout, buf + len, cap - len - 1);
+  buf[0] = 0;
+  for (;;) {
+    if (len + 1 >= cap) {
+      buf = realloc(buf, cap *= 2);
+      CHECK(buf != NULL, "realloc");
+    }
+    ssize_t n = read(fd, buf + len, cap - len - 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     len += (size_t)n;
     buf[len] = 0;
-    if (has_line(buf, "end")) break;
+    if (len >= 4 && !strcmp(buf + len - 4, "end\n")) break;
   }
-  buf[len] = 0;
   return buf;
 }
+
+/* Reads the probe's output up to and including the "end" line of its report. */
+static inline char *read_report(probe *p) { return read_until_end(p->from_stdout); }
 
 /* Releases a probe in "wait", waits for it through sprout and returns its wait status. */
 static inline int finish_probe(probe *p) {

@@ -294,19 +294,6 @@ TEST(the_process_starts_with_no_blocked_ignored_caught_or_pending_signal) {
   CHECK(sigaction(SIGINT, NULL, &now) == 0 && now.sa_handler == SIG_IGN, "SIGINT disposition");
 }
 
-/* A seccomp filter for this process: clone3 fails with `errno_`, everything else is allowed. */
-static void refuse_clone3(int errno_) {
-  struct sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
-  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
-  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
-}
-
 /* Set by the caller's SIGURG handler when it runs in any process but the caller: in a CLONE_VM
  * child between clone and execve, whose writes land in the caller's memory. */
 static volatile sig_atomic_t handler_ran_elsewhere, handler_ran;

@@ -414,21 +414,6 @@ TEST(eight_threads_spawn_and_wait_fifty_times_each) {
   CHECK(own_fd_count() == before, "fds %d -> %d", before, own_fd_count());
 }
 
-/* A seccomp filter for this process: clone3 fails with errno_, as under older container
- * profiles (EPERM) or on kernels before 5.3 (ENOSYS). */
-static void refuse_clone3(int errno_) {
-  struct sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
-  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
-  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
-  CHECK(syscall(SYS_clone3, NULL, 0) == -1 && errno == errno_, "the filter does not refuse clone3");
-}
-
 static void check_spawns_without_clone3(int errno_) {
   refuse_clone3(errno_);
   for (int round = 0; round < 2; round++) { /* the second after the library noted the refusal */
