@@ -5,7 +5,7 @@
 
 use super::{OnItem, Step};
 use crate::error::Stage;
-use crate::spawn::plan::{CapabilitySteps, Plan, SeccompWhen};
+use crate::spawn::plan::{BoundingDrops, CapabilitySteps, Plan, SeccompWhen};
 use crate::spawn::report::Report;
 use crate::spawn::sys::sys;
 use crate::spec::Credentials;
@@ -86,7 +86,7 @@ pub(super) fn install_seccomp(plan: &Plan, report: &Report, when: SeccompWhen) -
 pub(super) fn set_credentials_and_capabilities(plan: &Plan, report: &Report) -> Step {
     if let Some(caps) = &plan.capabilities {
         report.enter(Stage::Capabilities);
-        drop_from_bounding(caps.drop_from_bounding)?;
+        drop_from_bounding(caps.bounding_drops)?;
         if caps.keep_across_uid_change {
             // SAFETY: prctl with integer arguments; execve clears the flag again.
             unsafe { sys!(libc::SYS_prctl, libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) }
@@ -116,16 +116,17 @@ pub(super) fn set_no_new_privs(plan: &Plan, report: &Report) -> Step {
         .map(|_| ())
 }
 
-/// Drops each bit of `drop` still in the bounding set. A drop commits new credentials (about
-/// 1 µs) and needs CAP_SETPCAP, so bits already out are skipped: that also lets a caller
-/// without CAP_SETPCAP pass its own bounding set. The child reads the set itself because a new
-/// or joined user namespace gives it a full one.
-fn drop_from_bounding(drop: u64) -> Step {
-    for bit in bits(drop) {
-        // SAFETY (both): prctl with integer arguments on this process's own bounding set.
+/// Drops the bounding bits of `drops` (see `BoundingDrops`): those of `if_held` only when
+/// still in the set.
+fn drop_from_bounding(drops: BoundingDrops) -> Step {
+    // SAFETY (all): prctl with integer arguments on this process's own bounding set.
+    for bit in bits(drops.if_held) {
         if unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_READ, bit) } == Ok(0) {
             continue;
         }
+        unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_DROP, bit) }.on(ITEM_BOUNDING | bit)?;
+    }
+    for bit in bits(drops.at_once) {
         unsafe { sys!(libc::SYS_prctl, libc::PR_CAPBSET_DROP, bit) }.on(ITEM_BOUNDING | bit)?;
     }
     Ok(())
