@@ -414,6 +414,36 @@ TEST(eight_threads_spawn_and_wait_fifty_times_each) {
   CHECK(own_fd_count() == before, "fds %d -> %d", before, own_fd_count());
 }
 
+/* Spawns the probe `rounds` times, each saying "TAG-i", and checks every answer. */
+static void spawn_and_check_answers(const char *tag, int rounds) {
+  for (int i = 0; i < rounds; i++) {
+    char said[64];
+    snprintf(said, sizeof said, "%s-%d", tag, i);
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    const char *args[] = {"say", said, NULL};
+    char *out = run_probe(&a, args);
+    CHECK(!strncmp(out, said, strlen(said)) && out[strlen(said)] == '\n', "round %d said \"%s\"", i, out);
+    free(out);
+  }
+}
+
+/* The library keeps a stack area per thread in shared memory; a caller that forks after a spawn
+ * must not have its copy spawn on the same area as itself. */
+TEST(a_caller_that_forked_spawns_in_both_processes_at_once) {
+  spawn_and_check_answers("warm-up", 1);
+  pid_t copy = fork();
+  CHECK(copy >= 0, "fork");
+  if (copy == 0) {
+    spawn_and_check_answers("copy", 300);
+    _exit(0);
+  }
+  spawn_and_check_answers("original", 300);
+  int status;
+  CHECK(waitpid(copy, &status, 0) == copy, "waitpid");
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked copy failed: status %#x", status);
+}
+
 static void check_spawns_without_clone3(int errno_) {
   refuse_clone3(errno_);
   for (int round = 0; round < 2; round++) { /* the second after the library noted the refusal */
@@ -451,6 +481,7 @@ int main(void) {
   RUN(children_the_library_did_not_start_are_never_reaped);
   RUN(spawns_failed_or_not_leave_no_fd_and_no_zombie);
   RUN(eight_threads_spawn_and_wait_fifty_times_each);
+  RUN(a_caller_that_forked_spawns_in_both_processes_at_once);
   RUN(clone3_missing_falls_back_to_clone);
   RUN(clone3_refused_falls_back_to_clone);
   temp_root_remove();

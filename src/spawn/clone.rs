@@ -22,8 +22,13 @@ const PAGE: usize = 4096;
 /// the futex words in it stay shared with a child that does not share the caller's memory.
 /// Each thread keeps one and reuses it: a spawn is over (the child exec'd or died) before the
 /// area is used again, so one per thread is enough and mmap is not paid per spawn.
+///
+/// A shared mapping stays shared with a copy of the caller made by fork, whose thread keeps
+/// this cache: that copy must never spawn on the area its parent may be spawning on, so an
+/// area is used only by the process that made it.
 pub struct SpawnArea {
     base: NonNull<c_void>,
+    owner: u32,
 }
 
 const AREA_SIZE: usize = PAGE + PAGE + STACK_SIZE;
@@ -36,8 +41,10 @@ impl SpawnArea {
     /// This thread's area, or a new one.
     pub fn take() -> Result<SpawnArea, Errno> {
         match CACHED_AREA.with(|cell| cell.take()) {
-            Some(area) => Ok(area),
-            None => SpawnArea::new(),
+            Some(area) if area.owner == std::process::id() => Ok(area),
+            // Inherited through fork (dropping it unmaps only this process's view of it), or
+            // none yet.
+            _ => SpawnArea::new(),
         }
     }
 
@@ -57,7 +64,10 @@ impl SpawnArea {
                 MapFlags::MAP_SHARED | MapFlags::MAP_STACK,
             )?
         };
-        let area = SpawnArea { base };
+        let area = SpawnArea {
+            base,
+            owner: std::process::id(),
+        };
         // SAFETY: the guard page lies inside the mapping just made.
         unsafe { mprotect(area.at(PAGE), PAGE, ProtFlags::PROT_NONE)? };
         Ok(area)
