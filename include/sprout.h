@@ -6,8 +6,9 @@
  * Rules of the ABI:
  *  - Functions return 0 (or a count / an fd, where documented) on success, a negative errno
  *    on failure. When `err` is non-NULL it is filled on every failure; it may be NULL.
- *  - Every function may be called from any thread at once. The library installs no signal
- *    handler and never reaps a child it did not start.
+ *  - Every function may be called from any thread at once (none from a signal handler: they
+ *    allocate). The library installs no signal handler and never reaps a child it did not
+ *    start. After fork, the copy may spawn too; it does not own its parent's processes.
  *  - Pointers must be NULL where documented, or point to readable memory of the documented
  *    type; NULL where a value is required is -EINVAL, never a crash.
  */
