@@ -429,12 +429,20 @@ static void spawn_and_check_answers(const char *tag, int rounds) {
 }
 
 /* The library keeps a stack area per thread in shared memory; a caller that forks after a spawn
- * must not have its copy spawn on the same area as itself. */
+ * must not have its copy spawn on the same area as itself. The copy does not own the caller's
+ * processes either: they are not its children. */
 TEST(a_caller_that_forked_spawns_in_both_processes_at_once) {
   spawn_and_check_answers("warm-up", 1);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"wait", NULL};
+  probe held = start(&a, args);
   pid_t copy = fork();
   CHECK(copy >= 0, "fork");
   if (copy == 0) {
+    size_t count = 99;
+    CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "the copy lists %zu", count);
+    CHECK(sprout_signal(held.pid, SIGKILL) == -ESRCH, "the copy could signal its parent's child");
     spawn_and_check_answers("copy", 300);
     _exit(0);
   }
@@ -442,6 +450,8 @@ TEST(a_caller_that_forked_spawns_in_both_processes_at_once) {
   int status;
   CHECK(waitpid(copy, &status, 0) == copy, "waitpid");
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked copy failed: status %#x", status);
+  status = finish_probe(&held);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the held probe: status %#x", status);
 }
 
 static void check_spawns_without_clone3(int errno_) {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use once_cell::sync::Lazy;
-use parking_lot::Mutex;
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::error::{Error, Result, Stage};
 
@@ -21,7 +21,24 @@ struct Entry {
     container: Option<Arc<str>>,
 }
 
-static TABLE: Lazy<Mutex<HashMap<i32, Arc<Entry>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+type Processes = HashMap<i32, Arc<Entry>>;
+
+/// The processes, and the process they belong to.
+static TABLE: Lazy<Mutex<(u32, Processes)>> =
+    Lazy::new(|| Mutex::new((std::process::id(), HashMap::new())));
+
+/// The table, locked. A copy of the caller made by fork inherits the table, but not the
+/// processes in it (they are not its children): it starts with an empty one.
+fn table() -> MappedMutexGuard<'static, Processes> {
+    MutexGuard::map(TABLE.lock(), |(owner, processes)| {
+        let me = std::process::id();
+        if *owner != me {
+            *owner = me;
+            processes.clear();
+        }
+        processes
+    })
+}
 
 /// Registers a process that has just exec'd.
 pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>) {
@@ -31,16 +48,16 @@ pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>) {
     });
     // An older entry under the same pid can only be a process someone else reaped behind our
     // back (the kernel reuses a pid only after its zombie is gone): the new one replaces it.
-    TABLE.lock().insert(pid, entry);
+    table().insert(pid, entry);
 }
 
 fn lookup(pid: i32) -> Option<Arc<Entry>> {
-    TABLE.lock().get(&pid).cloned()
+    table().get(&pid).cloned()
 }
 
 /// Forgets `entry` if the table still holds this very entry under `pid`.
 fn forget(pid: i32, entry: &Arc<Entry>) {
-    let mut table = TABLE.lock();
+    let mut table = table();
     if table
         .get(&pid)
         .is_some_and(|current| Arc::ptr_eq(current, entry))
@@ -51,7 +68,7 @@ fn forget(pid: i32, entry: &Arc<Entry>) {
 
 /// Removes `pid`, giving memory back once the table is mostly empty, so that finished
 /// processes cost nothing.
-fn remove(table: &mut HashMap<i32, Arc<Entry>>, pid: i32) -> Option<Arc<Entry>> {
+fn remove(table: &mut Processes, pid: i32) -> Option<Arc<Entry>> {
     let entry = table.remove(&pid);
     if table.capacity() > 64 && table.len() * 4 < table.capacity() {
         table.shrink_to(table.len() * 2);
@@ -191,13 +208,12 @@ pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
 
 /// Forgets `pid` without reaping it. `ESRCH` when the library does not know it.
 pub fn release(pid: i32) -> std::result::Result<(), Errno> {
-    remove(&mut TABLE.lock(), pid).map(drop).ok_or(Errno::ESRCH)
+    remove(&mut table(), pid).map(drop).ok_or(Errno::ESRCH)
 }
 
 /// The pids of `container` (`None`: every process), in ascending order.
 pub fn list(container: Option<&str>) -> Vec<i32> {
-    let mut pids: Vec<i32> = TABLE
-        .lock()
+    let mut pids: Vec<i32> = table()
         .iter()
         .filter(|(_, entry)| container.is_none() || entry.container.as_deref() == container)
         .map(|(&pid, _)| pid)
@@ -208,8 +224,7 @@ pub fn list(container: Option<&str>) -> Vec<i32> {
 
 /// Signals every live process of `container`; returns how many were signalled.
 pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usize, Errno> {
-    let entries: Vec<Arc<Entry>> = TABLE
-        .lock()
+    let entries: Vec<Arc<Entry>> = table()
         .values()
         .filter(|entry| entry.container.as_deref() == Some(container))
         .cloned()
