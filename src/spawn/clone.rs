@@ -201,6 +201,9 @@ struct CloneArgs {
 /// clone3 with a stack of our own. The C library has no public clone3 wrapper, and a plain
 /// syscall cannot return into Rust on a new stack, so the child branch is written here in
 /// assembly: it calls `entry(arg)` on the new stack and never comes back.
+///
+/// # Safety
+/// As for `clone_child`.
 #[cfg(target_arch = "x86_64")]
 unsafe fn clone3(
     request: &CloneRequest,
@@ -267,6 +270,9 @@ unsafe fn clone3(
 
 /// clone through the C library's wrapper, which does the stack switch in assembly for every
 /// architecture. CLONE_PIDFD (Linux 5.2) puts the pidfd where clone's parent_tid would go.
+///
+/// # Safety
+/// As for `clone_child`.
 unsafe fn clone_legacy(
     request: &CloneRequest,
     area: &SpawnArea,
