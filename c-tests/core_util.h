@@ -80,13 +80,26 @@ static inline const char *proc_fd_list(int pid) {
   return text;
 }
 
-/* What /proc/PID/fd/FD points to ("" when not open), in buf. */
-static inline const char *proc_fd_target(int pid, int fd, char *buf, size_t size) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
+/* What the link /proc/PID/NAME points to ("" when it cannot be read), in buf. */
+static inline const char *proc_link_into(int pid, const char *name, char *buf, size_t size) {
+  char path[128];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
   ssize_t n = readlink(path, buf, size - 1);
   buf[n < 0 ? 0 : n] = 0;
   return buf;
+}
+
+/* What /proc/PID/NAME ("cwd", "exe") points to, in a static buffer. */
+static inline const char *proc_link(int pid, const char *name) {
+  static char target[PATH_MAX];
+  return proc_link_into(pid, name, target, sizeof target);
+}
+
+/* What /proc/PID/fd/FD points to ("" when not open), in buf. */
+static inline const char *proc_fd_target(int pid, int fd, char *buf, size_t size) {
+  char name[32];
+  snprintf(name, sizeof name, "fd/%d", fd);
+  return proc_link_into(pid, name, buf, size);
 }
 
 /* A /proc/PID/status field ("SigBlk", "Umask", ...), in a static buffer; "" when missing. */

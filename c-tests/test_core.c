@@ -85,11 +85,7 @@ TEST(plain_spawn_has_exact_argv_empty_env_root_cwd_umask_0022_and_fds_0_to_2) {
   CHECK(!strcmp(status_of(p.pid, "PPid"), pid_text), "PPid %s", status_of(p.pid, "PPid"));
   CHECK(!strcmp(status_of(p.pid, "Umask"), "0022"), "Umask %s", status_of(p.pid, "Umask"));
   CHECK(!strcmp(field(out, "umask"), "0022"), "umask=%s", field(out, "umask"));
-  char cwd[PATH_MAX];
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/cwd", p.pid);
-  ssize_t n = readlink(path, cwd, sizeof cwd - 1);
-  cwd[n < 0 ? 0 : n] = 0;
+  const char *cwd = proc_link(p.pid, "cwd");
   CHECK(!strcmp(cwd, "/"), "/proc/PID/cwd -> %s", cwd);
   CHECK(!strcmp(field(out, "cwd"), "/"), "cwd=%s", field(out, "cwd"));
 
@@ -152,16 +148,6 @@ TEST(inherit_env_with_an_envv_passes_the_envv) {
   finish_probe(&p);
 }
 
-/* The working directory of a running process, as the kernel shows it. */
-static const char *cwd_of(int pid) {
-  static char cwd[PATH_MAX];
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/cwd", pid);
-  ssize_t n = readlink(path, cwd, sizeof cwd - 1);
-  cwd[n < 0 ? 0 : n] = 0;
-  return cwd;
-}
-
 TEST(working_directory_absolute_and_relative_to_the_callers) {
   char *dir = temp_dir("absolute");
   sprout_exec_args a;
@@ -172,7 +158,7 @@ TEST(working_directory_absolute_and_relative_to_the_callers) {
   sprout_error err;
   CHECK_OK(start_probe(&a, args, &p, &err), &err);
   char *out = read_report(&p);
-  CHECK(!strcmp(cwd_of(p.pid), dir), "cwd %s, not %s", cwd_of(p.pid), dir);
+  CHECK(!strcmp(proc_link(p.pid, "cwd"), dir), "cwd %s, not %s", proc_link(p.pid, "cwd"), dir);
   CHECK(!strcmp(field(out, "cwd"), dir), "probe cwd %s", field(out, "cwd"));
   finish_probe(&p);
 
@@ -184,7 +170,7 @@ TEST(working_directory_absolute_and_relative_to_the_callers) {
   out = read_report(&p);
   char expected[PATH_MAX];
   snprintf(expected, sizeof expected, "%s/inner", sub);
-  CHECK(!strcmp(cwd_of(p.pid), expected), "cwd %s, not %s", cwd_of(p.pid), expected);
+  CHECK(!strcmp(proc_link(p.pid, "cwd"), expected), "cwd %s, not %s", proc_link(p.pid, "cwd"), expected);
   finish_probe(&p);
 }
 

@@ -2,16 +2,6 @@
  * rules, relative paths, ENOEXEC without a shell, the error messages, and exec_fd. */
 #include "core_util.h"
 
-/* Where /proc/PID/exe points. */
-static const char *exe_of(int pid) {
-  static char exe[PATH_MAX];
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/exe", pid);
-  ssize_t n = readlink(path, exe, sizeof exe - 1);
-  exe[n < 0 ? 0 : n] = 0;
-  return exe;
-}
-
 static const char *real_probe(void) {
   static char real[PATH_MAX];
   CHECK(realpath(probe_path(), real) != NULL, "realpath");
@@ -63,7 +53,7 @@ TEST(filename_null_or_empty_runs_argv0) {
     int pid, in;
     sprout_error err;
     CHECK_OK(start(&a, argv, &pid, &in, &err), &err);
-    CHECK(!strcmp(exe_of(pid), real_probe()), "exe %s", exe_of(pid));
+    CHECK(!strcmp(proc_link(pid, "exe"), real_probe()), "exe %s", proc_link(pid, "exe"));
     check_proc_strings(pid, "cmdline", argv);
     finish(pid, in);
   }
@@ -77,7 +67,7 @@ TEST(filename_runs_with_argv0_as_given) {
   int pid, in;
   sprout_error err;
   CHECK_OK(start(&a, argv, &pid, &in, &err), &err);
-  CHECK(!strcmp(exe_of(pid), real_probe()), "exe %s", exe_of(pid));
+  CHECK(!strcmp(proc_link(pid, "exe"), real_probe()), "exe %s", proc_link(pid, "exe"));
   check_proc_strings(pid, "cmdline", argv);
   finish(pid, in);
 }
@@ -102,14 +92,14 @@ TEST(a_name_without_slash_is_searched_in_the_path_of_envv_not_the_callers) {
   int pid, in;
   sprout_error err;
   CHECK_OK(start(&a, argv, &pid, &in, &err), &err);
-  CHECK(!strcmp(exe_of(pid), copy), "exe %s, not %s", exe_of(pid), copy);
+  CHECK(!strcmp(proc_link(pid, "exe"), copy), "exe %s, not %s", proc_link(pid, "exe"), copy);
   finish(pid, in);
 
   /* filename searched, argv[0] anything */
   const char *argv_x[] = {"x", "say", "ready", "wait", NULL};
   a.filename = name;
   CHECK_OK(start(&a, argv_x, &pid, &in, &err), &err);
-  CHECK(!strcmp(exe_of(pid), copy), "exe %s, not %s", exe_of(pid), copy);
+  CHECK(!strcmp(proc_link(pid, "exe"), copy), "exe %s, not %s", proc_link(pid, "exe"), copy);
   finish(pid, in);
 
   /* The caller's PATH has the directory, the new environment's does not. */
@@ -172,7 +162,7 @@ TEST(eacces_is_remembered_while_later_directories_are_tried) {
   /* ENOTDIR and ENOENT are skipped, EACCES remembered, and a later directory still runs. */
   snprintf(path_var, sizeof path_var, "PATH=%s:%s:%s:%s", denied_dir, not_a_dir, empty_dir, good_dir);
   CHECK_OK(start(&a, argv, &pid, &in, &err), &err);
-  CHECK(!strcmp(exe_of(pid), good), "exe %s", exe_of(pid));
+  CHECK(!strcmp(proc_link(pid, "exe"), good), "exe %s", proc_link(pid, "exe"));
   finish(pid, in);
 }
 
@@ -189,12 +179,12 @@ TEST(a_relative_path_with_a_slash_is_relative_to_the_working_directory) {
   int pid, in;
   sprout_error err;
   CHECK_OK(start(&a, argv, &pid, &in, &err), &err);
-  CHECK(!strcmp(exe_of(pid), prog), "exe %s", exe_of(pid));
+  CHECK(!strcmp(proc_link(pid, "exe"), prog), "exe %s", proc_link(pid, "exe"));
   finish(pid, in);
   a.filename = "./sub/prog";
   argv[0] = "anything";
   CHECK_OK(start(&a, argv, &pid, &in, &err), &err);
-  CHECK(!strcmp(exe_of(pid), prog), "exe %s", exe_of(pid));
+  CHECK(!strcmp(proc_link(pid, "exe"), prog), "exe %s", proc_link(pid, "exe"));
   finish(pid, in);
 
   /* Not relative to the caller's working directory. */
@@ -286,7 +276,7 @@ TEST(exec_fd_runs_the_open_file_which_the_program_never_sees) {
     close(out[1]);
     await_say(out[0], "ready");
     char *report = read_until_end(out[0]);
-    CHECK(!strcmp(exe_of(proc.pid), real_probe()), "case %zu: exe %s", i, exe_of(proc.pid));
+    CHECK(!strcmp(proc_link(proc.pid, "exe"), real_probe()), "case %zu: exe %s", i, proc_link(proc.pid, "exe"));
     CHECK(!strcmp(proc_fd_list(proc.pid), "0 1 2"), "case %zu: fds %s", i, proc_fd_list(proc.pid));
     CHECK(count_lines(report, "fd=") == 3, "case %zu: report:\n%s", i, report);
     check_proc_strings(proc.pid, "cmdline", argv);
@@ -318,7 +308,7 @@ TEST(exec_fd_with_no_fds_and_as_a_listed_fd) {
     usleep(1000);
   }
   CHECK(!strcmp(proc_fd_list(pid), ""), "fds %s", proc_fd_list(pid));
-  CHECK(!strcmp(exe_of(pid), real_probe()), "exe %s", exe_of(pid));
+  CHECK(!strcmp(proc_link(pid, "exe"), real_probe()), "exe %s", proc_link(pid, "exe"));
   kill_probe(pid);
 
   /* Also asked for as fd 3: the program gets it there. */
