@@ -170,14 +170,14 @@ impl BoundingDrops {
 
 /// The calling thread's effective and permitted sets (capget), which the child starts with.
 fn caller_capabilities() -> Option<(u64, u64)> {
-    let mut header = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this thread
+    let mut header = CapHeader::this_thread();
     let mut data = [CapData {
         effective: 0,
         permitted: 0,
         inheritable: 0,
     }; 2];
     // SAFETY: capget fills the two data words version 3 uses, both on this stack.
-    let ret = unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), data.as_mut_ptr()) };
+    let ret = unsafe { libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) };
     let join = |low: u32, high: u32| u64::from(low) | u64::from(high) << 32;
     (ret == 0).then(|| {
         (
@@ -185,6 +185,24 @@ fn caller_capabilities() -> Option<(u64, u64)> {
             join(data[0].permitted, data[1].permitted),
         )
     })
+}
+
+/// The kernel's `struct __user_cap_header_struct`.
+#[repr(C)]
+pub struct CapHeader {
+    version: u32,
+    /// 0: the calling thread.
+    pid: i32,
+}
+
+impl CapHeader {
+    /// `_LINUX_CAPABILITY_VERSION_3` (64-bit sets, as two `CapData` words), the calling thread.
+    pub const fn this_thread() -> CapHeader {
+        CapHeader {
+            version: 0x2008_0522,
+            pid: 0,
+        }
+    }
 }
 
 /// The kernel's `struct __user_cap_data_struct`.

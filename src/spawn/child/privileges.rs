@@ -5,7 +5,7 @@
 
 use super::{OnItem, Step};
 use crate::error::Stage;
-use crate::spawn::plan::{BoundingDrops, CapabilitySteps, Plan, SeccompWhen};
+use crate::spawn::plan::{BoundingDrops, CapHeader, CapabilitySteps, Plan, SeccompWhen};
 use crate::spawn::report::Report;
 use crate::spawn::sys::sys;
 use crate::spec::Credentials;
@@ -22,17 +22,6 @@ pub(crate) const ITEM_CAPSET: u32 = 3 << 8;
 pub(crate) const ITEM_AMBIENT_CLEAR: u32 = 4 << 8;
 pub(crate) const ITEM_AMBIENT: u32 = 5 << 8;
 pub(crate) const ITEM_CAPABILITY_BITS: u32 = 0xff;
-
-/// The kernel's `struct __user_cap_header_struct`.
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    /// 0: this process.
-    pid: i32,
-}
-
-/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit sets, as the two data words of `CapabilitySteps`.
-const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
 /// Each limit with prlimit64 on the child itself. It runs while the child still has the
 /// caller's privileges (raising a hard limit needs CAP_SYS_RESOURCE); the child has its own
@@ -151,10 +140,7 @@ fn set_ids(credentials: &Credentials) -> Step {
 
 /// capset E/P/I, then the ambient set: cleared, then each asked bit raised.
 fn set_capability_sets(caps: &CapabilitySteps) -> Step {
-    let mut header = CapHeader {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
+    let mut header = CapHeader::this_thread();
     // SAFETY: a header on this stack (the kernel may write its preferred version into it) and
     // the two data words version 3 reads, in the plan.
     unsafe { sys!(libc::SYS_capset, &raw mut header, caps.words.as_ptr()) }.on(ITEM_CAPSET)?;
