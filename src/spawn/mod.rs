@@ -48,8 +48,7 @@ static CLOSE_RANGE_MISSING: AtomicBool = AtomicBool::new(false);
 pub fn spawn(spec: &Spec) -> Result<Spawned> {
     spec.validate()?;
     let terminal = Prepared::for_spec(spec)?;
-    let mut plan = Plan::new(spec);
-    plan.tty = terminal.child;
+    let plan = Plan::new(spec, terminal.child);
     let area = SpawnArea::take().map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))?;
     let result = spawn_on(&plan, &area, &terminal);
     area.put_back();

@@ -56,7 +56,8 @@ pub enum ChildTty {
 }
 
 impl<'a> Plan<'a> {
-    pub fn new(spec: &'a Spec) -> Plan<'a> {
+    /// `tty` is what `tty::Prepared` decided about the session and terminal.
+    pub fn new(spec: &'a Spec, tty: ChildTty) -> Plan<'a> {
         let env = &spec.env;
         let exec = match &spec.program {
             Program::Fd(_) => Exec::Fd(spec.fds.len() as RawFd),
@@ -109,7 +110,7 @@ impl<'a> Plan<'a> {
                     SeccompWhen::BeforeCredentials
                 },
             }),
-            tty: ChildTty::Stay,
+            tty,
             namespaces,
         }
     }
