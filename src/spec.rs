@@ -369,6 +369,20 @@ fn check_open(fd: RawFd, subject: impl FnOnce() -> String) -> Result<()> {
     Ok(())
 }
 
+/// This process's environment as `KEY=VALUE` strings, for a spec that inherits it
+/// (`SPROUT_EXEC_INHERIT_ENV`, `sprout run --inherit-env`).
+pub fn caller_environment() -> Vec<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os()
+        .filter_map(|(key, value)| {
+            let mut entry = key.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(value.as_bytes());
+            CString::new(entry).ok()
+        })
+        .collect()
+}
+
 /// A C string from Rust text, `EINVAL` naming `what` when it holds a NUL byte.
 pub fn cstring(text: &str, what: &str) -> Result<CString> {
     CString::new(text)

@@ -68,9 +68,7 @@ fn run(
 ) -> sprout::Result<u8> {
     let mut spec = sprout::Spec::from_strs(&argv)?;
     if inherit_env {
-        spec.env = std::env::vars()
-            .map(|(key, value)| sprout::spec::cstring(&format!("{key}={value}"), "environment"))
-            .collect::<sprout::Result<_>>()?;
+        spec.env = sprout::spec::caller_environment();
     }
     for entry in &env {
         spec.env.push(sprout::spec::cstring(entry, "--env")?);

@@ -2,7 +2,6 @@
 //! the caller handed over, read once into owned values.
 
 use std::ffi::{CStr, CString, c_char};
-use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 
@@ -58,7 +57,7 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
 
     spec.env = match unsafe { strings(args.envv, "envv") }? {
         Some(env) => env,
-        None if args.flags & SPROUT_EXEC_INHERIT_ENV != 0 => caller_environment(),
+        None if args.flags & SPROUT_EXEC_INHERIT_ENV != 0 => crate::spec::caller_environment(),
         None => Vec::new(),
     };
     if let Some(dir) = unsafe { string(args.working_directory) }? {
@@ -236,16 +235,4 @@ fn id_maps(ptr: *const sprout_id_map, len: usize, what: &str) -> Result<Vec<IdMa
             count: m.count,
         })
         .collect())
-}
-
-/// The caller's environment as `KEY=VALUE` strings (`SPROUT_EXEC_INHERIT_ENV`).
-fn caller_environment() -> Vec<CString> {
-    std::env::vars_os()
-        .filter_map(|(key, value)| {
-            let mut entry = key.as_bytes().to_vec();
-            entry.push(b'=');
-            entry.extend_from_slice(value.as_bytes());
-            CString::new(entry).ok()
-        })
-        .collect()
 }
