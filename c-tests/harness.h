@@ -5,7 +5,10 @@
  *   int main(void) { RUN(name); ...; return summary(); }
  *
  * Each test runs in a forked process of its own (its fds, cwd, signal state and threads
- * cannot leak into the next) with a time limit, and prints "ok", "not ok" or "skip" TAP-style.
+ * cannot leak into the next) with a time limit, and prints "ok", "not ok" or "ok ... # SKIP
+ * reason" TAP-style; the last line is "N passed, M failed, K skipped", which the Rust runner
+ * (tests/common/c.rs) reads: it fails on a skip unless SPROUT_TESTS_ALLOW_SKIP=1.
+ * SPROUT_TEST_FILTER=TEXT runs only the tests whose name contains TEXT.
  * The probe program is at $SPROUT_PROBE (see probe.c).
  */
 #ifndef SPROUT_TEST_HARNESS_H
@@ -29,7 +32,10 @@
 /* Exit status of a test process that skipped. */
 #define SKIP_STATUS 77
 
-static int tests_failed, tests_run; /* counted in the parent, one process per test */
+/* Counted in the parent, one process per test. */
+static int tests_passed, tests_failed, tests_skipped;
+/* In a test process: the write end of a pipe to the parent, for the reason of a skip. */
+static int skip_reason_fd = -1;
 
 static inline void fail_at(const char *file, int line, const char *cond, const char *fmt, ...) {
   va_list ap;
@@ -55,25 +61,45 @@ static inline void fail_at(const char *file, int line, const char *cond, const c
     CHECK(check_ok_rc_ == 0, "%s returned %d (%s)", #call, check_ok_rc_, (err)->message); \
   } while (0)
 
-/* Ends the test as skipped, saying why. */
-#define SKIP(...)                     \
-  do {                                \
-    fprintf(stderr, "  skip: ");      \
-    fprintf(stderr, __VA_ARGS__);     \
-    fprintf(stderr, "\n");            \
-    fflush(stderr);                   \
-    _exit(SKIP_STATUS);               \
-  } while (0)
+/* Ends the test as skipped, saying why (on its TAP line). A skip fails the run under cargo
+ * test unless SPROUT_TESTS_ALLOW_SKIP=1: use it only for what this host cannot do. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2), noreturn))
+#endif
+static inline void SKIP(const char *fmt, ...) {
+  char reason[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(reason, sizeof reason, fmt, ap);
+  va_end(ap);
+  for (char *c = reason; *c; c++)
+    if (*c == '\n') *c = ' ';
+  fflush(stdout);
+  if (skip_reason_fd >= 0) {
+    ssize_t unused = write(skip_reason_fd, reason, strlen(reason));
+    (void)unused;
+  }
+  _exit(SKIP_STATUS);
+}
 
 #define TEST(name) static void name(void)
 #define RUN(name) run_test(#name, name)
 
 static inline void run_test(const char *name, void (*body)(void)) {
+  const char *filter = getenv("SPROUT_TEST_FILTER");
+  if (filter && *filter && !strstr(name, filter)) return;
   fflush(stdout);
   fflush(stderr);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int reason_pipe[2];
+  if (pipe2(reason_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    perror("pipe2");
+    exit(2);
+  }
   pid_t pid = fork();
   if (pid == 0) {
+    close(reason_pipe[0]);
+    skip_reason_fd = reason_pipe[1];
     setsid();
     alarm(TEST_TIMEOUT_SECONDS);
     body();
@@ -84,17 +110,23 @@ static inline void run_test(const char *name, void (*body)(void)) {
    * whatever it started and left running, say a probe in "pause" after a failed CHECK, is
    * killed when it ends, instead of holding our stdout open for ever; as a subreaper, this
    * process inherits and reaps them. */
+  close(reason_pipe[1]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (kill(-pid, SIGKILL) == 0)
     while (waitpid(-pid, NULL, 0) > 0 || errno == EINTR) {
     }
-  tests_run++;
+  char reason[256] = "";
+  ssize_t got = read(reason_pipe[0], reason, sizeof reason - 1);
+  reason[got > 0 ? got : 0] = 0;
+  close(reason_pipe[0]);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    tests_passed++;
     printf("ok - %s\n", name);
   } else if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_STATUS) {
-    printf("ok - %s # skip\n", name);
+    tests_skipped++;
+    printf("ok - %s # SKIP %s\n", name, reason);
   } else {
     tests_failed++;
     if (WIFSIGNALED(status))
@@ -106,8 +138,10 @@ static inline void run_test(const char *name, void (*body)(void)) {
   fflush(stdout);
 }
 
+/* The closing line: "N passed, M failed, K skipped". */
 static inline int summary(void) {
-  printf("%d of %d tests failed\n", tests_failed, tests_run);
+  printf("%d passed, %d failed, %d skipped\n", tests_passed, tests_failed, tests_skipped);
+  fflush(stdout);
   return tests_failed ? 1 : 0;
 }
 

@@ -276,10 +276,7 @@ TEST(a_credentials_change_hands_the_terminal_to_the_new_uid) {
   const char *argv[] = {probe_path(), "reopen", "say", "ready", "pause", NULL};
   sprout_process proc;
   sprout_error err;
-  int rc = spawn_on(&a, argv, s, &proc, &err);
-  if (rc == -ENOTSUP)
-    SKIP("sprout does not support credentials yet (%s); this runs once it does", err.message);
-  CHECK(rc == 0, "sprout_exec_async: %s", err.message);
+  CHECK_OK(spawn_on(&a, argv, s, &proc, &err), &err);
   const char *out = read_until(m, "ready");
   CHECK(strstr(out, "reopen=ok"), "uid 65534 cannot reopen its terminal:\n%s", out);
   struct stat after;

@@ -107,13 +107,122 @@ pub fn run_c_test(name: &str) {
 
 /// `run_c_test` with extra compiler flags, e.g. `-fsanitize=address`.
 pub fn run_c_test_with(name: &str, flags: &[&str]) {
-    let binary = compile(&format!("test_{name}.c"), &format!("test_{name}"), flags);
+    let binary = build_c_test(name, flags);
+    run_c_tests(&mut c_test_command(&binary), &format!("test_{name}"));
+}
+
+/// Compiles c-tests/test_<name>.c with `extra` flags (the binary's name says which).
+pub fn build_c_test(name: &str, flags: &[&str]) -> PathBuf {
+    let suffix: String = flags
+        .iter()
+        .flat_map(|f| f.chars().filter(char::is_ascii_alphanumeric))
+        .collect();
+    let output = match suffix.is_empty() {
+        true => format!("test_{name}"),
+        false => format!("test_{name}-{suffix}"),
+    };
+    compile(&format!("test_{name}.c"), &output, flags)
+}
+
+/// A command running `program` with the environment the C tests expect. Wrappers (unshare,
+/// strace, ...) go in front with `wrapped`.
+pub fn c_test_command(program: &Path) -> Command {
+    wrapped(&[], program)
+}
+
+/// `wrapper... program`, with the C tests' environment.
+pub fn wrapped(wrapper: &[&str], program: &Path) -> Command {
+    let mut command = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut command = Command::new(first);
+            command.args(rest).arg(program);
+            command
+        }
+        None => Command::new(program),
+    };
     // LeakSanitizer is off: leaks are not what these tests look for, and it needs ptrace,
     // which sandboxes and containers often refuse.
-    let stdout = check(
-        Command::new(&binary)
-            .env("SPROUT_PROBE", probe())
-            .env("ASAN_OPTIONS", "detect_leaks=0"),
+    command
+        .env("SPROUT_PROBE", probe())
+        .env("ASAN_OPTIONS", "detect_leaks=0");
+    command
+}
+
+/// What a C test program's closing line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl Summary {
+    /// Reads "N passed, M failed, K skipped" from the last such line of `output`.
+    pub fn parse(output: &str) -> Option<Summary> {
+        output.lines().rev().find_map(|line| {
+            let [passed, failed, skipped] = line.split(", ").collect::<Vec<_>>()[..] else {
+                return None;
+            };
+            let count = |part: &str, word: &str| -> Option<usize> {
+                part.strip_suffix(word)?.strip_suffix(' ')?.parse().ok()
+            };
+            Some(Summary {
+                passed: count(passed, "passed")?,
+                failed: count(failed, "failed")?,
+                skipped: count(skipped, "skipped")?,
+            })
+        })
+    }
+}
+
+/// Whether skipped C tests are allowed (`SPROUT_TESTS_ALLOW_SKIP=1`, for runs without root).
+/// Otherwise a skip fails the run: CI runs as root with every feature these tests use.
+pub fn skips_allowed() -> bool {
+    std::env::var_os("SPROUT_TESTS_ALLOW_SKIP").is_some_and(|v| v == "1")
+}
+
+/// Runs a C test program (built with the harness of c-tests/harness.h) and checks its
+/// outcome: it must end with status 0 and its closing line, with at least one test run, and
+/// no test skipped unless `skips_allowed()`. Skips are written to the real stderr, which
+/// `cargo test` shows even when it captures the test's output. `what` names the run.
+pub fn run_c_tests(command: &mut Command, what: &str) -> Summary {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let context = format!("{command:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+    let summary = Summary::parse(&stdout);
+    assert!(
+        output.status.success(),
+        "{what} failed with {}: {context}",
+        output.status
     );
+    let summary = summary
+        .unwrap_or_else(|| panic!("{what}: no \"N passed, M failed, K skipped\" line: {context}"));
+    assert!(
+        summary.passed + summary.skipped > 0,
+        "{what}: no test ran: {context}"
+    );
+    let skips: Vec<&str> = stdout.lines().filter(|l| l.contains(" # SKIP")).collect();
+    assert_eq!(skips.len(), summary.skipped, "{what}: {context}");
+    if !skips.is_empty() {
+        // Not eprintln!, which the test harness captures: a skip must be seen.
+        let mut text = format!(
+            "\n{what}: {} passed, {} skipped:\n",
+            summary.passed, summary.skipped
+        );
+        for skip in &skips {
+            text.push_str(&format!("    {skip}\n"));
+        }
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+        assert!(
+            skips_allowed(),
+            "{what}: {} C tests skipped (set SPROUT_TESTS_ALLOW_SKIP=1 to allow that):\n{}",
+            skips.len(),
+            skips.join("\n")
+        );
+    }
     print!("{stdout}");
+    summary
 }
