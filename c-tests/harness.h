@@ -241,6 +241,53 @@ static inline int count_lines(const char *text, const char *prefix) {
   return count;
 }
 
+/* Undoes mountinfo's octal escapes (\040 for a space, ...) in place. */
+static inline void mountinfo_unescape(char *text) {
+  char *out = text;
+  for (const char *in = text; *in; out++) {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+        in[3] >= '0' && in[3] <= '7') {
+      *out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+      in += 4;
+    } else {
+      *out = *in++;
+    }
+  }
+  *out = 0;
+}
+
+/*
+ * The cgroup2 hierarchy as this process sees it, from /proc/self/mountinfo (wherever the host
+ * mounts it: /sys/fs/cgroup on a pure cgroup-v2 host, /sys/fs/cgroup/unified on a hybrid one):
+ * its mount point, and the cgroup its mount's root is, as /proc/PID/cgroup names cgroups ("/"
+ * unless a bind mount of a sub-cgroup). Returns 0 when no cgroup2 is mounted.
+ */
+static inline int cgroup2_mount(char *mount_point, size_t mount_point_size, char *root,
+                                size_t root_size) {
+  char *info = read_file("/proc/self/mountinfo");
+  if (!info) return 0;
+  int found = 0;
+  for (char *line = info, *next; line && *line && !found; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    /* ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS */
+    char *fields[64], *save = NULL;
+    int n = 0;
+    for (char *f = strtok_r(line, " ", &save); f && n < 64; f = strtok_r(NULL, " ", &save))
+      fields[n++] = f;
+    int dash = 6; /* the optional fields end with "-" */
+    while (dash < n && strcmp(fields[dash], "-")) dash++;
+    if (dash + 1 >= n || strcmp(fields[dash + 1], "cgroup2")) continue;
+    mountinfo_unescape(fields[3]);
+    mountinfo_unescape(fields[4]);
+    snprintf(root, root_size, "%s", fields[3]);
+    snprintf(mount_point, mount_point_size, "%s", fields[4]);
+    found = 1;
+  }
+  free(info);
+  return found;
+}
+
 /* A probe started with a pipe on its stdin (to hold it in "wait") and one on its stdout. */
 typedef struct probe {
   int pid;

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <grp.h>
+#include <limits.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -18,8 +19,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80
 #endif
-
-#define CGROUP2_ROOT "/sys/fs/cgroup/unified"
 
 static const struct kind {
   int type;
@@ -694,22 +693,30 @@ NS_TEST(joining_the_callers_own_user_namespace_is_staying) {
 
 /* ---- cgroups ---- */
 
-static char cgroup_name[64];
+/* The cgroup2 hierarchy, found in /proc/self/mountinfo by need_cgroup2. */
+static char cgroup2_mount_point[PATH_MAX], cgroup2_mount_root[PATH_MAX];
+/* The last cgroup make_cgroup made: its path, and its line in /proc/PID/cgroup. */
+static char cgroup_path[2 * PATH_MAX], cgroup_line[2 * PATH_MAX];
 
 /* A new, uniquely named cgroup2 directory; returns an fd on it. */
 static int make_cgroup(void) {
   static int serial;
-  snprintf(cgroup_name, sizeof cgroup_name, "sprout-test-%d-%d", getpid(), serial++);
-  char path[160];
-  snprintf(path, sizeof path, CGROUP2_ROOT "/%s", cgroup_name);
+  char name[64];
+  snprintf(name, sizeof name, "sprout-test-%d-%d", getpid(), serial++);
+  snprintf(cgroup_path, sizeof cgroup_path, "%s/%s", cgroup2_mount_point, name);
+  snprintf(cgroup_line, sizeof cgroup_line, "0::%s/%s",
+           strcmp(cgroup2_mount_root, "/") ? cgroup2_mount_root : "", name);
+  const char *path = cgroup_path;
   CHECK(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
   /* A janitor removes it once this test process is gone, however it ends (CHECK exits at
-   * once): it waits for the end of a pipe only this process can write to. */
+   * once): it waits for the end of a pipe only this process can write to. It leaves the
+   * test's process group, which the harness kills when the test ends. */
   int pipe_fds[2];
   CHECK(pipe2(pipe_fds, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
   int janitor = fork();
   CHECK(janitor >= 0, "fork: %s", strerror(errno));
   if (janitor == 0) {
+    setpgid(0, 0);
     close(pipe_fds[1]);
     char byte;
     while (read(pipe_fds[0], &byte, 1) != 0 && errno == EINTR) {
@@ -724,16 +731,15 @@ static int make_cgroup(void) {
 }
 
 static void remove_cgroup(int fd) {
-  char path[160];
-  snprintf(path, sizeof path, CGROUP2_ROOT "/%s", cgroup_name);
   close(fd);
-  CHECK(rmdir(path) == 0, "rmdir %s: %s", path, strerror(errno));
+  CHECK(rmdir(cgroup_path) == 0, "rmdir %s: %s", cgroup_path, strerror(errno));
 }
 
 static void need_cgroup2(void) {
   need_root();
-  struct stat st;
-  if (stat(CGROUP2_ROOT "/cgroup.procs", &st) != 0) SKIP("no cgroup2 mount at " CGROUP2_ROOT);
+  if (!cgroup2_mount(cgroup2_mount_point, sizeof cgroup2_mount_point, cgroup2_mount_root,
+                     sizeof cgroup2_mount_root))
+    SKIP("no cgroup2 mount in /proc/self/mountinfo");
 }
 
 /* Makes clone3 fail with ENOSYS in this (test) process, as on kernels before 5.3 or under a
@@ -764,9 +770,7 @@ static void check_cgroup_placement(int legacy) {
   sprout_error err;
   CHECK_OK(start_in(&a, NULL, 0, &p, &report, &err), &err);
   char *cgroups = proc_file(p.pid, "cgroup");
-  char want[128];
-  snprintf(want, sizeof want, "0::/%s", cgroup_name);
-  CHECK(cgroups && has_line(cgroups, want), "not in %s:\n%s", want, cgroups);
+  CHECK(cgroups && has_line(cgroups, cgroup_line), "not in %s:\n%s", cgroup_line, cgroups);
   finish_ok(&p, report);
   remove_cgroup(cg);
 }
@@ -792,9 +796,7 @@ static void check_cgroup_namespace_root(int legacy) {
   char *report = read_report(&p);
   CHECK(has_line(report, "cat=0::/"), "inside, the cgroup is not the root:\n%s", report);
   char *cgroups = proc_file(p.pid, "cgroup");
-  char want[128];
-  snprintf(want, sizeof want, "0::/%s", cgroup_name);
-  CHECK(cgroups && has_line(cgroups, want), "not in %s:\n%s", want, cgroups);
+  CHECK(cgroups && has_line(cgroups, cgroup_line), "not in %s:\n%s", cgroup_line, cgroups);
   finish_ok(&p, report);
   remove_cgroup(cg);
 }
@@ -832,9 +834,7 @@ static void check_dead_cgroup(int legacy) {
   need_cgroup2();
   if (legacy) hide_clone3();
   int cg = make_cgroup();
-  char path[160];
-  snprintf(path, sizeof path, CGROUP2_ROOT "/%s", cgroup_name);
-  CHECK(rmdir(path) == 0, "rmdir: %s", strerror(errno));
+  CHECK(rmdir(cgroup_path) == 0, "rmdir %s: %s", cgroup_path, strerror(errno));
   sprout_exec_args a;
   sprout_exec_args_init(&a);
   a.cgroup_fd = cg;

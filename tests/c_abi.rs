@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::c::{run_c_test, run_c_test_with};
+use common::c::{
+    build_c_test, run_c_test, run_c_test_with, run_c_tests, skip_unless_root, wrapped,
+};
 
 /// Fails when a c-tests/test_*.c file has no Rust test below, so none is forgotten.
 #[test]
@@ -67,4 +69,28 @@ fn core_table() {
 #[test]
 fn namespaces() {
     run_c_test("namespaces");
+}
+
+/// The cgroup tests on the layout of a pure cgroup-v2 host, whatever this host's is: in a
+/// private mount namespace, cgroup2 alone at /sys/fs/cgroup (no `unified` directory). The
+/// tests find the hierarchy in /proc/self/mountinfo, so none may skip there.
+#[test]
+fn namespaces_cgroup_tests_with_cgroup2_at_sys_fs_cgroup() {
+    if skip_unless_root("the cgroup tests in a private mount namespace") {
+        return;
+    }
+    const REMOUNT: &str = "set -e
+        umount --lazy /sys/fs/cgroup 2>/dev/null || true
+        mount -t cgroup2 cgroup2 /sys/fs/cgroup
+        test ! -e /sys/fs/cgroup/unified
+        test \"$(grep ' - cgroup2 ' /proc/self/mountinfo | cut -d' ' -f5)\" = /sys/fs/cgroup
+        exec \"$0\"";
+    let binary = build_c_test("namespaces", &[]);
+    let mut command = wrapped(&["unshare", "--mount", "sh", "-c", REMOUNT], &binary);
+    let summary = run_c_tests(
+        command.env("SPROUT_TEST_FILTER", "cgroup"),
+        "test_namespaces (cgroup tests, cgroup2 at /sys/fs/cgroup)",
+    );
+    assert_eq!(summary.skipped, 0);
+    assert!(summary.passed >= 9, "{summary:?}");
 }

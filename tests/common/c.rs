@@ -181,6 +181,24 @@ pub fn skips_allowed() -> bool {
     std::env::var_os("SPROUT_TESTS_ALLOW_SKIP").is_some_and(|v| v == "1")
 }
 
+/// For a Rust test that cannot run without root: true (skip) when not root and skips are
+/// allowed, saying so on the real stderr; a failure when not root otherwise.
+pub fn skip_unless_root(what: &str) -> bool {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return false;
+    }
+    assert!(
+        skips_allowed(),
+        "{what} needs root (set SPROUT_TESTS_ALLOW_SKIP=1 to skip it)"
+    );
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("\nSKIP: {what} needs root\n").as_bytes(),
+    );
+    true
+}
+
 /// Runs a C test program (built with the harness of c-tests/harness.h) and checks its
 /// outcome: it must end with status 0 and its closing line, with at least one test run, and
 /// no test skipped unless `skips_allowed()`. Skips are written to the real stderr, which
