@@ -371,6 +371,29 @@ TEST(size_rule_smaller_larger_with_zero_tail_and_nonzero_tail) {
   CHECK_FAILS(sprout_exec_async(&l.a, NULL, 0, &proc, &err), &err, E2BIG, SPROUT_STAGE_ARGS);
 }
 
+/* The largest size accepted is a page, as for clone3: 4096 bytes with a zero tail run, 4097
+ * are -E2BIG before any process exists, whatever the tail holds. */
+TEST(size_rule_caps_the_size_at_4096_bytes) {
+  const char *argv[] = {probe_path(), "exit", "0", NULL};
+  sprout_exec_args *a = calloc(1, 8192);
+  CHECK(a != NULL, "calloc");
+  sprout_exec_args_init(a);
+  a->argv = argv;
+  sprout_process proc;
+  sprout_error err;
+  int status = -1;
+  a->size = 4096;
+  CHECK_OK(sprout_exec(a, NULL, 0, &status, &err), &err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+  a->size = 4097;
+  CHECK_FAILS(sprout_exec_async(a, NULL, 0, &proc, &err), &err, E2BIG, SPROUT_STAGE_ARGS);
+  CHECK_MESSAGE_HAS(&err, "args.size 4097");
+  a->size = UINT32_MAX;
+  CHECK_FAILS(sprout_exec_async(a, NULL, 0, &proc, &err), &err, E2BIG, SPROUT_STAGE_ARGS);
+  CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD, "a child was started");
+  free(a);
+}
+
 TEST(unknown_flags_and_null_pointers_are_einval_in_args) {
   const char *argv[] = {probe_path(), "exit", "0", NULL};
   sprout_exec_args a;
@@ -529,6 +552,7 @@ int main(void) {
   RUN(no_caller_signal_handler_runs_in_the_child);
   RUN(no_caller_signal_handler_runs_in_the_child_of_plain_clone);
   RUN(size_rule_smaller_larger_with_zero_tail_and_nonzero_tail);
+  RUN(size_rule_caps_the_size_at_4096_bytes);
   RUN(unknown_flags_and_null_pointers_are_einval_in_args);
   RUN(err_may_be_null_and_is_cleared_on_success);
   RUN(misaligned_err_and_out_are_errors_not_crashes);

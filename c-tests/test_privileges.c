@@ -443,6 +443,32 @@ TEST(sets_the_kernel_refuses_fail_at_capabilities) {
                  "dropping CAP_NET_RAW (13) from the bounding set");
 }
 
+/* A caller without CAP_SETPCAP may pass its own, already reduced, bounding set: the bits that
+ * are out already are not dropped again, which would need CAP_SETPCAP (EPERM). */
+TEST(a_caller_without_cap_setpcap_passes_its_own_reduced_bounding_set) {
+  need_root();
+  need_caps(BIT(CAP_NET_RAW) | BIT(CAP_SYS_MODULE));
+  CHECK(prctl(PR_CAPBSET_DROP, CAP_NET_RAW, 0, 0, 0) == 0 &&
+            prctl(PR_CAPBSET_DROP, CAP_SYS_MODULE, 0, 0, 0) == 0,
+        "PR_CAPBSET_DROP: %s", strerror(errno));
+  become(100000, 100000);
+  char *own = read_file("/proc/self/status");
+  CHECK(own != NULL, "cannot read /proc/self/status");
+  CHECK(!(hex_field(own, "CapEff") & BIT(CAP_SETPCAP)), "the caller still holds CAP_SETPCAP");
+  uint64_t bounding = hex_field(own, "CapBnd");
+  CHECK(!(bounding & (BIT(CAP_NET_RAW) | BIT(CAP_SYS_MODULE))), "CapBnd %#" PRIx64, bounding);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  sprout_capabilities caps = {.effective = 0, .permitted = 0, .inheritable = 0,
+                              .bounding = bounding, .ambient = 0};
+  a.capabilities = &caps;
+  probe p;
+  char *status = held_probe_status(&a, NULL, &p);
+  check_caps(status, "CapBnd", bounding);
+  check_caps(status, "CapEff", 0);
+  finish_ok(&p);
+}
+
 TEST(an_ambient_raise_the_kernel_refuses_fails_at_capabilities) {
   need_root();
   need_caps(BIT(CAP_KILL));
@@ -753,6 +779,7 @@ int main(void) {
   RUN(root_target_with_a_reduced_bounding_set);
   RUN(the_callers_ambient_set_does_not_leak_into_the_child);
   RUN(sets_the_kernel_refuses_fail_at_capabilities);
+  RUN(a_caller_without_cap_setpcap_passes_its_own_reduced_bounding_set);
   RUN(an_ambient_raise_the_kernel_refuses_fails_at_capabilities);
   RUN(invalid_capabilities_are_refused_before_any_process);
   RUN(rlimits_apply_in_the_child_and_never_in_the_caller);
