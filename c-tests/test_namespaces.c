@@ -742,19 +742,24 @@ static void need_cgroup2(void) {
     SKIP("no cgroup2 mount in /proc/self/mountinfo");
 }
 
-/* Makes clone3 fail with ENOSYS in this (test) process, as on kernels before 5.3 or under a
- * seccomp profile that hides it: sprout falls back to clone and makes up for what it lacks. */
-static void hide_clone3(void) {
+/* Makes system call `nr` fail with `errno_` in this (test) process and its children. */
+static void refuse_syscall(long nr, int errno_) {
   struct sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
   struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
   CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
             prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0,
         "seccomp: %s", strerror(errno));
+}
+
+/* Makes clone3 fail with ENOSYS in this (test) process, as on kernels before 5.3 or under a
+ * seccomp profile that hides it: sprout falls back to clone and makes up for what it lacks. */
+static void hide_clone3(void) {
+  refuse_syscall(SYS_clone3, ENOSYS);
   CHECK(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS, "clone3 is not hidden");
 }
 
@@ -980,6 +985,69 @@ NS_TEST(kernel_refusals_name_the_namespace) {
   expect_refusal(&a, EPERM, SPROUT_STAGE_NAMESPACES, "creating namespaces net");
 }
 
+/* A new time namespace refused to an unprivileged caller is a refusal of that request, not of
+ * clone3: the error names the namespace and clone, and later spawns keep clone3 and what only
+ * it has (CLONE_INTO_CGROUP here), rather than the legacy clone, which a filter then refuses. */
+NS_TEST(a_refused_namespace_does_not_make_later_spawns_give_up_clone3) {
+  need_cgroup2();
+  int cg = make_cgroup();
+  char path[sizeof cgroup_path + 32];
+  /* The caller in one cgroup, the child started in another: an unprivileged caller may move a
+   * process between them when it may write cgroup.procs of both the target and the common
+   * ancestor (cgroup v2 delegation). */
+  const char *const subdirs[] = {"caller", "child"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", cgroup_path, subdirs[i]);
+    CHECK(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
+  }
+  const char *const writable[] = {"cgroup.procs", "child/cgroup.procs"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", cgroup_path, writable[i]);
+    CHECK(chown(path, 100000, 100000) == 0, "chown %s: %s", path, strerror(errno));
+  }
+  snprintf(path, sizeof path, "%s/child", cgroup_path);
+  int child_cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  CHECK(child_cg >= 0, "open %s: %s", path, strerror(errno));
+
+  int worker = fork();
+  CHECK(worker >= 0, "fork: %s", strerror(errno));
+  if (worker == 0) {
+    snprintf(path, sizeof path, "%s/caller/cgroup.procs", cgroup_path);
+    int procs = open(path, O_WRONLY | O_CLOEXEC);
+    CHECK(procs >= 0 && write(procs, "0", 1) == 1, "moving into %s: %s", path, strerror(errno));
+    close(procs);
+    become_unprivileged();
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    sprout_namespace time_ns = {CLONE_NEWTIME, -1};
+    a.namespaces = &time_ns;
+    a.namespaces_len = 1;
+    expect_refusal(&a, EPERM, SPROUT_STAGE_NAMESPACES, "creating namespaces time (clone)");
+    refuse_syscall(SYS_clone, EXDEV);
+    sprout_exec_args_init(&a);
+    a.cgroup_fd = child_cg;
+    probe p;
+    char *report;
+    sprout_error err;
+    CHECK_OK(start_in(&a, NULL, 0, &p, &report, &err), &err);
+    char *cgroups = proc_file(p.pid, "cgroup");
+    char want[sizeof cgroup_line + 8];
+    snprintf(want, sizeof want, "%s/child", cgroup_line);
+    CHECK(cgroups && has_line(cgroups, want), "not in %s:\n%s", want, cgroups);
+    finish_ok(&p, report);
+    _exit(0);
+  }
+  int status;
+  CHECK(waitpid(worker, &status, 0) == worker, "waitpid: %s", strerror(errno));
+  close(child_cg);
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/%s", cgroup_path, subdirs[i]);
+    for (int tries = 0; tries < 100 && rmdir(path) != 0 && errno == EBUSY; tries++) usleep(10000);
+  }
+  remove_cgroup(cg);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the unprivileged caller failed: %#x", status);
+}
+
 NS_TEST(refuses_a_joined_time_namespace_with_id_maps) {
   sprout_exec_args a;
   sprout_exec_args_init(&a);
@@ -1038,6 +1106,7 @@ int main(void) {
   RUN(refuses_a_cgroup_fd_that_is_not_cgroup2);
   RUN(a_map_the_kernel_refuses_names_its_line);
   RUN(kernel_refusals_name_the_namespace);
+  RUN(a_refused_namespace_does_not_make_later_spawns_give_up_clone3);
   RUN(refuses_a_joined_time_namespace_with_id_maps);
   return summary();
 }

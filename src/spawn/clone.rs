@@ -132,8 +132,10 @@ pub struct Cloned {
     pub pidfd: std::os::fd::OwnedFd,
 }
 
-/// Set once clone3 has been found missing (ENOSYS, kernel < 5.3) or refused (EPERM from a
-/// seccomp profile such as older Docker defaults): later spawns go straight to clone.
+/// Set once clone3 has been found missing (ENOSYS, kernel < 5.3) or refused whatever it is
+/// asked (EPERM from a seccomp profile such as older Docker defaults): later spawns go straight
+/// to clone. Never set for a refusal of what one request asked for (new namespaces without the
+/// privilege), which the next request may not ask for.
 static CLONE3_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
 /// Starts `entry(arg)` in a child on `area`'s stack.
@@ -154,16 +156,9 @@ pub unsafe fn clone_child(
         match unsafe { clone3(request, area, entry, arg) } {
             Err(Errno::ENOSYS) => CLONE3_UNUSABLE.store(true, Ordering::Relaxed),
             // EPERM: clone3 refused by a seccomp profile, or what was asked refused (new
-            // namespaces without the privilege). Only a clone that then works tells it was
-            // the former.
-            Err(Errno::EPERM) => {
-                // SAFETY: forwarded from the caller.
-                let legacy = unsafe { clone_legacy(request, area, entry, arg) };
-                if legacy.is_ok() {
-                    CLONE3_UNUSABLE.store(true, Ordering::Relaxed);
-                }
-                return legacy;
-            }
+            // namespaces without the privilege), which the legacy clone would refuse too, or
+            // hide (it has no bit for CLONE_NEWTIME) until the child's unshare fails.
+            Err(Errno::EPERM) if clone3_refused() => CLONE3_UNUSABLE.store(true, Ordering::Relaxed),
             // EINVAL: a flag this kernel's clone3 does not know (CLONE_CLEAR_SIGHAND before
             // 5.5, CLONE_INTO_CGROUP before 5.7). clone can still start the child.
             Err(Errno::EINVAL) => {}
@@ -172,6 +167,18 @@ pub unsafe fn clone_child(
     }
     // SAFETY: forwarded from the caller.
     unsafe { clone_legacy(request, area, entry, arg) }
+}
+
+/// Whether clone3 itself is refused, whatever it is asked. A seccomp filter sees the system
+/// call number and the registers, never the `clone_args` they point to, so a profile that
+/// refuses clone3 refuses it for any arguments: a clone3 without arguments, which the kernel
+/// answers EINVAL before creating anything, tells a refused clone3 from a refused request.
+#[cfg(target_arch = "x86_64")]
+fn clone3_refused() -> bool {
+    // SAFETY: clone3 with a NULL argument struct of size 0 is refused (EINVAL) before the
+    // kernel reads anything or creates a process.
+    let ret = unsafe { libc::syscall(libc::SYS_clone3, std::ptr::null::<CloneArgs>(), 0) };
+    ret < 0 && Errno::last() != Errno::EINVAL
 }
 
 /// clone3-only flags (libc declares them as a too-narrow int).
