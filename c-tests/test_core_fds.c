@@ -364,6 +364,88 @@ TEST(close_range_missing_falls_back_to_proc_self_fd) { check_fds_closed_without_
 
 TEST(close_range_refused_falls_back_to_proc_self_fd) { check_fds_closed_without_close_range(EPERM); }
 
+/* One layout through a real spawn: the caller's fds 0-3 are four distinct files (3 is the
+ * probe), fds[] a map from slots to them, and the program must hold exactly the slots asked,
+ * each on the file asked, and never the exec fd (at 3 or 4) unless a slot names it. */
+static void check_layout(const int32_t *fds, size_t len, int exec_fd, char targets[5][PATH_MAX]) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.exec_fd = exec_fd;
+  const char *args[] = {"pause", NULL};
+  int pid;
+  sprout_error err;
+  CHECK_OK(spawn_probe(&a, args, fds, len, &pid, &err), &err);
+  await_exec(pid);
+  char want[64] = "", layout[64] = "";
+  for (size_t slot = 0; slot < len; slot++) {
+    size_t n = strlen(layout);
+    snprintf(layout + n, sizeof layout - n, "%s%d", slot ? " " : "", fds[slot]);
+    if (fds[slot] < 0) continue;
+    n = strlen(want);
+    snprintf(want + n, sizeof want - n, "%s%zu", want[0] ? " " : "", slot);
+  }
+  CHECK(!strcmp(proc_fd_list(pid), want), "fds {%s} with exec_fd %d: the process has fds \"%s\", not \"%s\"",
+        layout, exec_fd, proc_fd_list(pid), want);
+  for (size_t slot = 0; slot < len; slot++) {
+    if (fds[slot] < 0) continue;
+    char target[PATH_MAX];
+    proc_fd_target(pid, (int)slot, target, sizeof target);
+    CHECK(!strcmp(target, targets[fds[slot]]), "fds {%s}: slot %zu -> %s, not %s", layout, slot,
+          target, targets[fds[slot]]);
+  }
+  kill_probe(pid);
+  for (int fd = 0; fd < 5; fd++) {
+    char target[PATH_MAX];
+    proc_fd_target(getpid(), fd, target, sizeof target);
+    CHECK(!strcmp(target, targets[fd]), "the caller's fd %d changed to %s", fd, target);
+    CHECK(fcntl(fd, F_GETFD) == (fd % 2 ? FD_CLOEXEC : 0), "the caller's fd %d changed flags", fd);
+  }
+}
+
+TEST(every_layout_of_four_fds_lands_where_asked_in_real_processes) {
+  /* The harness reads stderr: CHECK's messages go to a copy, as fds 0-2 are replaced. */
+  int saved_err = fcntl(2, F_DUPFD_CLOEXEC, 100);
+  CHECK(saved_err >= 0, "F_DUPFD: %s", strerror(errno));
+  FILE *messages = fdopen(saved_err, "w");
+  CHECK(messages != NULL, "fdopen");
+  setvbuf(messages, NULL, _IONBF, 0);
+  stderr = messages;
+  /* Odd fds close-on-exec, even ones not: the layout must give each slot without the flag
+   * and leave the caller's flags alone. */
+  char targets[5][PATH_MAX];
+  static const char *const names[] = {"f0", "f1", "f2"};
+  for (int fd = 0; fd < 3; fd++) {
+    char *path = file_at(names[fd], fd, fd % 2);
+    snprintf(targets[fd], PATH_MAX, "%s", path);
+    free(path);
+  }
+  CHECK(realpath(probe_path(), targets[3]) != NULL, "realpath: %s", strerror(errno));
+  for (int fd = 3; fd < 5; fd++) {
+    int opened = open(probe_path(), O_RDONLY | (fd % 2 ? O_CLOEXEC : 0));
+    CHECK(opened >= 0 && (opened == fd || dup3(opened, fd, fd % 2 ? O_CLOEXEC : 0) == fd),
+          "opening the probe at %d: %s", fd, strerror(errno));
+    if (opened != fd) close(opened);
+  }
+  memcpy(targets[4], targets[3], PATH_MAX);
+  int layouts = 0;
+  /* Every permutation of the four, each with the exec fd among them (3) or not (4). */
+  for (int i = 0; i < 4 * 4 * 4 * 4; i++) {
+    int32_t fds[4] = {i % 4, i / 4 % 4, i / 16 % 4, i / 64};
+    int seen = 0;
+    for (int slot = 0; slot < 4; slot++) seen |= 1 << fds[slot];
+    if (seen != 0xf) continue;
+    check_layout(fds, 4, 3 + i % 2, targets);
+    check_layout(fds, 4, 4 - i % 2, targets);
+    layouts++;
+  }
+  CHECK(layouts == 24, "%d permutations", layouts);
+  /* Every map of three slots to the four fds or -1: duplicates and holes. */
+  for (int i = 0; i < 5 * 5 * 5; i++) {
+    int32_t fds[3] = {i % 5 - 1, i / 5 % 5 - 1, i / 25 - 1};
+    check_layout(fds, 3, 3 + i % 2, targets);
+  }
+}
+
 int main(void) {
   temp_root_create("core-fds");
   RUN(child_3_and_4_swap_the_callers_3_and_4);
@@ -375,6 +457,7 @@ int main(void) {
   RUN(the_callers_fds_and_their_flags_are_unchanged);
   RUN(a_closed_or_negative_fd_is_ebadf_in_args_naming_index_and_fd);
   RUN(no_fds_at_all);
+  RUN(every_layout_of_four_fds_lands_where_asked_in_real_processes);
   RUN(fds_other_threads_open_meanwhile_never_leak);
   RUN(close_range_missing_falls_back_to_proc_self_fd);
   RUN(close_range_refused_falls_back_to_proc_self_fd);

@@ -415,8 +415,20 @@ NS_TEST(joining_a_pid_namespace_never_moves_other_threads_children) {
   stop_holder(&h);
 }
 
+/* Starts a probe in "pause" under the spawn args it is given, from a thread of its own that
+ * then exits: the thread whose death the parent-death signal follows. */
+static void *spawn_pause_and_exit(void *args) {
+  static const char *const pause_args[] = {"pause", NULL};
+  static probe p;
+  sprout_error err;
+  CHECK_OK(start_probe(args, pause_args, &p, &err), &err);
+  CHECK(strcmp(ns_of(p.pid, "pid"), ns_of(0, "pid")), "not in another PID namespace");
+  return &p;
+}
+
 /* The parent-death signal's check that the parent lives must not take a getppid() of 0 (the
- * parent is outside the child's PID namespace) for a dead parent. */
+ * parent is outside the child's PID namespace) for a dead parent; and the signal still comes
+ * when the thread that spawned the process ends. */
 NS_TEST(parent_death_signal_in_another_pid_namespace) {
   need_root();
   const char *opts[] = {"--pid", NULL};
@@ -433,6 +445,19 @@ NS_TEST(parent_death_signal_in_another_pid_namespace) {
     CHECK_OK(start_in(&a, cases[i], 1, &p, &report, &err), &err);
     CHECK(has_line(report, "end"), "the probe died before reporting (case %d):\n%s", i, report);
     finish_ok(&p, report);
+
+    /* Spawned by a thread that then exits: the probe gets SIGKILL. */
+    pthread_t thread;
+    void *result;
+    CHECK(pthread_create(&thread, NULL, spawn_pause_and_exit, &a) == 0, "pthread_create");
+    CHECK(pthread_join(thread, &result) == 0, "pthread_join");
+    probe *orphan = result;
+    int status = 0;
+    CHECK_OK(sprout_wait(orphan->pid, 10000, &status, &err), &err);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+          "case %d: the probe ended with %#x, not by the parent-death signal", i, status);
+    close(orphan->to_stdin);
+    close(orphan->from_stdout);
   }
   stop_holder(&h);
 }
