@@ -14,6 +14,12 @@ fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
+/// Where `cargo test` wrote the libsprout.so and libsprout.a built for this run: deps/ (it
+/// copies them up to target/<profile> only on `cargo build`, so those may be missing or stale).
+pub fn built_libraries() -> PathBuf {
+    profile_dir().join("deps")
+}
+
 /// A directory with `libsprout.so.1` (the SONAME C programs look for) and the C test
 /// binaries, created once per test process.
 pub fn build_dir() -> &'static Path {
@@ -28,10 +34,7 @@ pub fn build_dir() -> &'static Path {
                 .to_string_lossy()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        // `cargo test` writes the cdylib to deps/ and copies it up to target/<profile> only on
-        // `cargo build`, so the copy there is missing on a clean checkout or stale after an
-        // edit: deps/ holds the one built for this run.
-        let lib = profile_dir().join("deps/libsprout.so");
+        let lib = built_libraries().join("libsprout.so");
         assert!(lib.exists(), "{} was not built", lib.display());
         let link = dir.join("libsprout.so.1");
         let _ = std::fs::remove_file(&link);
