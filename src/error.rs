@@ -118,8 +118,24 @@ impl fmt::Display for Error {
         if !self.subject.is_empty() {
             write!(f, "{}: ", self.subject)?;
         }
-        f.write_str(self.errno.desc())
+        f.write_str(&errno_text(self.errno))
     }
+}
+
+/// The C library's text for an errno (`strerror`), as C programs print it: nix's own table
+/// differs for some ("Bad file number" for EBADF).
+fn errno_text(errno: Errno) -> String {
+    let mut buffer = [0 as libc::c_char; 256];
+    // SAFETY: the XSI strerror_r (which the libc crate binds on Linux) writes a NUL-terminated
+    // text of at most `buffer.len()` bytes into the buffer.
+    let ret = unsafe { libc::strerror_r(errno as i32, buffer.as_mut_ptr(), buffer.len()) };
+    if ret != 0 {
+        return errno.desc().to_string();
+    }
+    // SAFETY: strerror_r succeeded, so the buffer holds a NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(buffer.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 impl std::error::Error for Error {}
