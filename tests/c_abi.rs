@@ -94,3 +94,9 @@ fn namespaces_cgroup_tests_with_cgroup2_at_sys_fs_cgroup() {
     assert_eq!(summary.skipped, 0);
     assert!(summary.passed >= 9, "{summary:?}");
 }
+
+/// Issue 9's bad-input table: each row's errno, stage and culprit, the caller unchanged.
+#[test]
+fn bad_input() {
+    run_c_test("bad_input");
+}
