@@ -426,6 +426,74 @@ static void *spawn_pause_and_exit(void *args) {
   return &p;
 }
 
+/* Run by the test below as `test_namespaces --switch-back PID` under strace, which makes the
+ * second setns of this process (the calling thread's switch back from PID's PID namespace
+ * after clone) fail once with ENOMEM. The thread must not stay switched: its later children,
+ * forked or spawned, are born in its own PID namespace. */
+static int switch_back_under_injected_enomem(int target) {
+  char own[96];
+  snprintf(own, sizeof own, "%s", ns_of(0, "pid"));
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  sprout_namespace ns = {CLONE_NEWPID, open_ns(target, "pid")};
+  a.namespaces = &ns;
+  a.namespaces_len = 1;
+  const char *args[] = {"exit", "0", NULL};
+  probe p;
+  sprout_error err;
+  int rc = start_probe(&a, args, &p, &err);
+  const char *now = link_of("/proc/thread-self/ns/pid_for_children");
+  CHECK(!strcmp(now, own), "the spawning thread's children now go to %s, not %s (spawn: %d, %s)",
+        now, own, rc, err.message);
+  CHECK_OK(rc, &err);
+  CHECK(strcmp(ns_of(p.pid, "pid"), own), "the spawn did not go into the joined namespace");
+  finish_probe(&p);
+  int child = fork();
+  CHECK(child >= 0, "fork: %s", strerror(errno));
+  if (child == 0) _exit(strcmp(ns_of(0, "pid"), own) ? 1 : 0);
+  int status;
+  CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "a later fork was born in another PID namespace (status %#x)", status);
+  const char *wait_args[] = {"wait", NULL};
+  sprout_exec_args_init(&a);
+  CHECK_OK(start_probe(&a, wait_args, &p, &err), &err);
+  CHECK(!strcmp(ns_of(p.pid, "pid"), own), "a later spawn was born in %s", ns_of(p.pid, "pid"));
+  finish_probe(&p);
+  return 0;
+}
+
+NS_TEST(a_failed_switch_back_from_a_joined_pid_namespace_is_retried) {
+  need_root();
+  const char *opts[] = {"--pid", NULL};
+  holder h = start_holder(opts);
+  char self[PATH_MAX], target[16], log_path[] = "/tmp/sprout-test-strace-XXXXXX";
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  CHECK(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
+  self[n] = 0;
+  snprintf(target, sizeof target, "%d", h.target);
+  int log_fd = mkstemp(log_path);
+  CHECK(log_fd >= 0, "mkstemp: %s", strerror(errno));
+  close(log_fd);
+  int tracer = fork();
+  CHECK(tracer >= 0, "fork: %s", strerror(errno));
+  if (tracer == 0) {
+    const char *argv[] = {"strace", "-qq", "-o", log_path, "-e", "trace=setns", "-e",
+                          "inject=setns:error=ENOMEM:when=2", self, "--switch-back", target, NULL};
+    execvp("strace", (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  CHECK(waitpid(tracer, &status, 0) == tracer, "waitpid: %s", strerror(errno));
+  char *log = read_file(log_path);
+  unlink(log_path);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) SKIP("strace is not installed");
+  CHECK(log && strstr(log, "ENOMEM") && strstr(log, "(INJECTED)"), "no ENOMEM was injected:\n%s",
+        log ? log : "(no log)");
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the traced spawner failed (%#x); strace:\n%s",
+        status, log);
+  stop_holder(&h);
+}
+
 /* The parent-death signal's check that the parent lives must not take a getppid() of 0 (the
  * parent is outside the child's PID namespace) for a dead parent; and the signal still comes
  * when the thread that spawned the process ends. */
@@ -1085,7 +1153,8 @@ NS_TEST(refuses_a_joined_time_namespace_with_id_maps) {
   expect_refusal(&a, EINVAL, SPROUT_STAGE_ARGS, "time namespace");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 3 && !strcmp(argv[1], "--switch-back")) return switch_back_under_injected_enomem(atoi(argv[2]));
   RUN(new_mnt);
   RUN(new_uts);
   RUN(new_ipc);
@@ -1108,6 +1177,7 @@ int main(void) {
   RUN(new_pid_is_pid_1_inside_and_host_pid_outside);
   RUN(joined_pid_gets_the_next_pid_inside_and_is_waited_and_signalled_outside);
   RUN(joining_a_pid_namespace_never_moves_other_threads_children);
+  RUN(a_failed_switch_back_from_a_joined_pid_namespace_is_retried);
   RUN(parent_death_signal_in_another_pid_namespace);
   RUN(new_user_namespace_with_a_65536_id_map);
   RUN(credentials_are_ids_inside_the_new_user_namespace);

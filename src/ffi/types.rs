@@ -114,7 +114,8 @@ pub struct sprout_rlimit {
 ///   namespace is staying in it. A joined PID namespace holds the process under the next free
 ///   pid there, while `sprout_process.pid` is its pid in the caller's namespace (wait for and
 ///   signal it as any other); the calling thread enters the namespace only around clone, so
-///   the caller's own later children are never born there. Joining a PID namespace needs
+///   the caller's own later children are never born there (a switch back that fails for
+///   lack of memory is retried until it works). Joining a PID namespace needs
 ///   CAP_SYS_ADMIN in the caller's user namespace.
 /// - A joined time namespace makes the spawn copy the caller's page tables (the kernel lets
 ///   only a process that shares its memory with none join one): its cost grows with the

@@ -111,26 +111,18 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
             (Ok(_), Some(_)) => Some(MapsHandshake::new(report)),
             _ => None,
         };
-        let restored = pid_switch.map_or(Ok(()), PidNsSwitch::leave);
-        let cloned = match cloned {
-            Ok(cloned) => cloned,
-            Err(errno) => {
-                restored?;
-                return Err(clone_error(plan, errno));
-            }
-        };
-        let released = match (restored, handshake, &namespaces.maps) {
-            (Ok(()), Some(handshake), Some(maps)) => handshake.run(
+        if let Some(pid_switch) = pid_switch {
+            pid_switch.leave();
+        }
+        let cloned = cloned.map_err(|errno| clone_error(plan, errno))?;
+        let released = match (handshake, &namespaces.maps) {
+            (Some(handshake), Some(maps)) => handshake.run(
                 cloned.pid,
                 plan.spec,
                 maps,
                 namespaces.user_namespace_unshared(),
             ),
-            // Dropping an unfinished handshake tells the child to exit and waits for it.
-            (restored, handshake, _) => {
-                drop(handshake);
-                restored
-            }
+            _ => Ok(()),
         };
         if let Err(error) = released {
             let _ = table::send_signal(&cloned.pidfd, libc::SIGKILL);

@@ -172,7 +172,7 @@ pub fn parent_pid(spec: &Spec, namespaces: &NamespacePlan) -> Option<i32> {
 /// this lives (around clone), then switched back. setns(CLONE_NEWPID) changes only the calling
 /// thread's namespace for *children* (pid_for_children), never its own, and no other thread's.
 pub struct PidNsSwitch {
-    saved: Option<OwnedFd>,
+    saved: OwnedFd,
 }
 
 impl PidNsSwitch {
@@ -195,31 +195,46 @@ impl PidNsSwitch {
             return Err(failed(Errno::last()));
         }
         Ok(PidNsSwitch {
-            saved: Some(saved.into()),
+            saved: saved.into(),
         })
     }
 
     /// Switches back: the caller's later children are born where they were before.
-    pub fn leave(mut self) -> Result<()> {
-        let saved = self.saved.take().expect("only leave() takes it");
-        // SAFETY: setns back to this thread's own earlier namespace for children, which the
-        // kernel always allows (it is the thread's active PID namespace or a descendant).
-        if unsafe { libc::setns(saved.as_raw_fd(), libc::CLONE_NEWPID) } < 0 {
-            return Err(Error::new(
-                Stage::Namespaces,
-                Errno::last(),
-                "restoring the calling thread's PID namespace for children",
-            ));
-        }
-        Ok(())
+    pub fn leave(self) {
+        drop(self)
     }
 }
 
 impl Drop for PidNsSwitch {
+    /// Never returns with the thread still switched: its later fork()s and spawns would be
+    /// born inside the joined namespace, a container's say, for good. The kernel always allows
+    /// this setns (the saved namespace is the thread's active PID namespace or a descendant,
+    /// and every signal is blocked, so no setxid broadcast can take CAP_SYS_ADMIN away
+    /// meanwhile); what can fail is the allocation of the thread's new namespace set
+    /// (ENOMEM), retried until it works. Any other errno means the saved fd is no longer
+    /// ours (closed by another thread): nothing can restore the thread then, and the process
+    /// is aborted rather than left with its children going into the joined namespace.
     fn drop(&mut self) {
-        if let Some(saved) = self.saved.take() {
-            // SAFETY: as in `leave`; only reached when unwinding past the spawn.
-            let _ = unsafe { libc::setns(saved.as_raw_fd(), libc::CLONE_NEWPID) };
+        let mut pause = std::time::Duration::from_micros(100);
+        loop {
+            // SAFETY: setns back to this thread's own earlier namespace for children.
+            if unsafe { libc::setns(self.saved.as_raw_fd(), libc::CLONE_NEWPID) } == 0 {
+                return;
+            }
+            match Errno::last() {
+                Errno::ENOMEM | Errno::EINTR | Errno::EAGAIN => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(10));
+                }
+                errno => {
+                    eprintln!(
+                        "sprout: cannot restore the calling thread's PID namespace for \
+                         children ({errno}); aborting rather than leaving its children to be \
+                         born in a joined namespace"
+                    );
+                    std::process::abort();
+                }
+            }
         }
     }
 }
