@@ -615,15 +615,18 @@ NS_TEST(credentials_are_ids_inside_the_new_user_namespace) {
   finish_ok(&p, report);
 }
 
-/* Makes the test process an ordinary unprivileged one, uid and gid 100000. */
-static void become_unprivileged(void) {
-  CHECK(setgroups(0, NULL) == 0 && setresgid(100000, 100000, 100000) == 0 &&
+/* Makes the test process an ordinary unprivileged one, uid and gid 100000, with `n`
+ * supplementary groups. */
+static void become_unprivileged_in_groups(size_t n, const gid_t *groups) {
+  CHECK(setgroups(n, groups) == 0 && setresgid(100000, 100000, 100000) == 0 &&
             setresuid(100000, 100000, 100000) == 0,
         "dropping to 100000: %s", strerror(errno));
   /* Changing ids made the process non-dumpable, which would make its /proc files (and the
    * child's, sharing its memory) root's; an ordinary unprivileged process is dumpable. */
   prctl(PR_SET_DUMPABLE, 1);
 }
+
+static void become_unprivileged(void) { become_unprivileged_in_groups(0, NULL); }
 
 /* An unprivileged caller maps only its own ids, and its gid map needs setgroups denied. */
 NS_TEST(unprivileged_caller_maps_its_own_id_to_root_inside) {
@@ -652,6 +655,49 @@ NS_TEST(unprivileged_caller_maps_its_own_id_to_root_inside) {
   CHECK(!strcmp(squeezed_line(p.pid, "gid_map"), "0 100000 1"), "gid_map: %s",
         squeezed_line(p.pid, "gid_map"));
   finish_ok(&p, report);
+}
+
+static void expect_refusal(sprout_exec_args *a, int code, unsigned stage, const char *mention);
+
+/* The same with a supplementary group the caller cannot map: setgroups is denied in the new
+ * namespace (the kernel's rule for the gid map), so the group, shown as the overflow gid
+ * inside, stays as it is (runc does the same); credentials without groups still apply, and
+ * groups asked for are refused by the kernel. */
+NS_TEST(rootless_credentials_keep_a_supplementary_group_setgroups_cannot_drop) {
+  need_root();
+  const gid_t group = 4242;
+  become_unprivileged_in_groups(1, &group);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  sprout_id_map own = {0, 100000, 1};
+  a.uid_map = &own;
+  a.uid_map_len = 1;
+  a.gid_map = &own;
+  a.gid_map_len = 1;
+  sprout_credentials root = {0, 0, NULL, 0};
+  a.credentials = &root;
+  sprout_namespace ns = {CLONE_NEWUSER, -1};
+  probe p;
+  char *report;
+  sprout_error err;
+  CHECK_OK(start_in(&a, &ns, 1, &p, &report, &err), &err);
+  CHECK(!strcmp(squeezed_line(p.pid, "setgroups"), "deny"), "setgroups: %s",
+        squeezed_line(p.pid, "setgroups"));
+  CHECK(!strcmp(field(report, "status=Uid"), "0\t0\t0\t0"), "Uid inside: %s",
+        field(report, "status=Uid"));
+  CHECK(!strcmp(field(report, "status=Gid"), "0\t0\t0\t0"), "Gid inside: %s",
+        field(report, "status=Gid"));
+  CHECK(atoi(field(report, "status=Groups")) == 65534, "Groups inside: %s",
+        field(report, "status=Groups"));
+  char *status = proc_file(p.pid, "status");
+  CHECK(status && atoi(field(status, "Groups")) == 4242, "Groups outside: %s",
+        status ? field(status, "Groups") : "?");
+  finish_ok(&p, report);
+
+  const uint32_t asked = 0;
+  root.extra_gids = &asked;
+  root.extra_gids_len = 1;
+  expect_refusal(&a, EPERM, SPROUT_STAGE_CREDENTIALS, "extra_gids [0]");
 }
 
 /* An unprivileged caller joins the namespaces of its own rootless container: only its
@@ -1181,6 +1227,7 @@ int main(int argc, char **argv) {
   RUN(new_user_namespace_with_a_65536_id_map);
   RUN(credentials_are_ids_inside_the_new_user_namespace);
   RUN(unprivileged_caller_maps_its_own_id_to_root_inside);
+  RUN(rootless_credentials_keep_a_supplementary_group_setgroups_cannot_drop);
   RUN(new_namespaces_are_owned_by_a_new_user_namespace);
   RUN(joined_user_namespace_owns_the_new_ones);
   RUN(new_user_namespace_with_a_joined_net_namespace);

@@ -45,10 +45,13 @@ pub struct sprout_error {
 /// saved (and filesystem) ids are all equal. It runs after the rlimits, the working directory
 /// and (without `SPROUT_EXEC_NO_NEW_PRIVS`) the seccomp filter, while the caller's privileges
 /// still hold. setgroups is skipped when no groups are asked and the process already has none,
-/// so a caller without CAP_SETGID (or in a user namespace whose setgroups is denied) can still
-/// name its own ids. Changing to a non-root uid drops every capability unless `capabilities`
-/// says otherwise. (uid_t)-1 as any id, or more than 65536 groups, is `-EINVAL` (stage ARGS); a
-/// change the caller may not make is `-EPERM`, stage CREDENTIALS, naming the id (`uid 0`).
+/// so a caller without CAP_SETGID can still name its own ids; and when none are asked in a
+/// user namespace whose setgroups is denied (a rootless caller's, see `sprout_id_map`), where
+/// the groups the process inherited cannot be dropped: they stay, shown as the overflow gid
+/// inside, as runc leaves them. Changing to a non-root uid drops every capability unless
+/// `capabilities` says otherwise. (uid_t)-1 as any id, or more than 65536 groups, is `-EINVAL`
+/// (stage ARGS); a change the caller may not make is `-EPERM`, stage CREDENTIALS, naming the id
+/// (`uid 0`).
 #[repr(C)]
 pub struct sprout_credentials {
     pub uid: u32,

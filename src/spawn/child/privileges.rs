@@ -5,7 +5,7 @@
 
 use super::{OnItem, Step};
 use crate::error::Stage;
-use crate::spawn::plan::{BoundingDrops, CapHeader, CapabilitySteps, Plan, SeccompWhen};
+use crate::spawn::plan::{BoundingDrops, CapData, CapHeader, CapabilitySteps, Plan, SeccompWhen};
 use crate::spawn::report::Report;
 use crate::spawn::sys::sys;
 use crate::spec::Credentials;
@@ -123,19 +123,44 @@ fn drop_from_bounding(drops: BoundingDrops) -> Step {
 
 /// Supplementary groups, gid, uid; real, effective and saved alike. setgroups is skipped when
 /// no groups are asked and the child has none already: the outcome is the same, and it lets
-/// a caller without CAP_SETGID (or in a user namespace whose setgroups is denied) name ids.
+/// a caller without CAP_SETGID name ids. When none are asked but the child inherited some, in
+/// a user namespace whose setgroups is denied (the kernel's rule for a gid map written without
+/// CAP_SETGID, the rootless case), they stay, as runc leaves them: nothing can drop them there.
 fn set_ids(credentials: &Credentials) -> Step {
     let groups = &credentials.groups;
     // SAFETY: getgroups with size 0 only counts the groups and writes nothing.
     if !groups.is_empty() || unsafe { sys!(libc::SYS_getgroups, 0, 0) } != Ok(0) {
         // SAFETY: `groups` lives in the spec and holds `len` gid_t (u32) values.
-        unsafe { sys!(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }.on(ITEM_GROUPS)?;
+        unsafe { sys!(libc::SYS_setgroups, groups.len(), groups.as_ptr()) }
+            .or_else(|errno| match errno {
+                libc::EPERM if groups.is_empty() && setgroups_denied() => Ok(0),
+                errno => Err(errno),
+            })
+            .on(ITEM_GROUPS)?;
     }
     let (uid, gid) = (credentials.uid, credentials.gid);
     // SAFETY (both): integer arguments; the raw calls change this process only.
     unsafe { sys!(libc::SYS_setresgid, gid, gid, gid) }.on(ITEM_GID)?;
     unsafe { sys!(libc::SYS_setresuid, uid, uid, uid) }.on(ITEM_UID)?;
     Ok(())
+}
+
+/// After setgroups failed with EPERM: whether it was refused by the user namespace (setgroups
+/// denied there) rather than for want of CAP_SETGID, which the kernel checks first: the child
+/// holds CAP_SETGID in its user namespace. Reading /proc/self/setgroups would tell too, but
+/// /proc may be another PID namespace's, or missing, in a joined mount namespace.
+fn setgroups_denied() -> bool {
+    const CAP_SETGID: u32 = 6;
+    let mut header = CapHeader::this_thread();
+    let mut data = [CapData {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capget writes the two data words of version 3, on this stack.
+    let got = unsafe { sys!(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) };
+    let [low, _] = data;
+    got.is_ok() && low.effective & (1 << CAP_SETGID) != 0
 }
 
 /// capset E/P/I, then the ambient set: cleared, then each asked bit raised.
