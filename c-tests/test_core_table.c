@@ -4,9 +4,12 @@
 #include "core_util.h"
 
 #include <linux/filter.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 
 /* Starts the probe with args, stdin and stdout pipes to us; see harness.h. */
@@ -477,6 +480,277 @@ TEST(clone3_missing_falls_back_to_clone) { check_spawns_without_clone3(ENOSYS); 
 
 TEST(clone3_refused_falls_back_to_clone) { check_spawns_without_clone3(EPERM); }
 
+/* ---- Processes reaped behind the library's back, pid reuse, refused pidfd_send_signal ---- */
+
+/* The first version of the kernel's struct pidfd_info (linux/pidfd.h, 64 bytes), which the
+ * system headers here may predate. */
+struct pidfd_info_v0 {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+#define TEST_PIDFD_INFO_EXIT (1ULL << 3)
+#define TEST_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidfd_info_v0)
+
+/* Whether this kernel keeps the exit status of a reaped process for its pidfds (PIDFD_GET_INFO
+ * with PIDFD_INFO_EXIT, Linux 6.15), asked about a child of our own. */
+static int kernel_keeps_exit_status(void) {
+  pid_t child = fork();
+  CHECK(child >= 0, "fork");
+  if (child == 0) _exit(3);
+  int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+  CHECK(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+  int status;
+  CHECK(waitpid(child, &status, 0) == child, "waitpid");
+  struct pidfd_info_v0 info = {.mask = TEST_PIDFD_INFO_EXIT};
+  int kept = ioctl(pidfd, TEST_PIDFD_GET_INFO, &info) == 0 && (info.mask & TEST_PIDFD_INFO_EXIT) &&
+             info.exit_code == status;
+  close(pidfd);
+  return kept;
+}
+
+/* Checks what sprout_wait says of pid, a process someone else reaped after it ended with
+ * `status`: that status where the kernel keeps it, else -ECHILD naming who reaped it. Then the
+ * process is forgotten. */
+static void check_status_of_reaped(int pid, int status, int kept, const char *reaper) {
+  sprout_error err;
+  int got = -1;
+  if (kept) {
+    CHECK_OK(sprout_wait(pid, 0, &got, &err), &err);
+    CHECK(got == status, "pid %d: status %#x, not %#x", pid, got, status);
+  } else {
+    CHECK_FAILS(sprout_wait(pid, 0, &got, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+    CHECK_MESSAGE_HAS(&err, reaper);
+    CHECK_MESSAGE_HAS(&err, "Linux 6.15");
+  }
+  CHECK_FAILS(sprout_wait(pid, 0, &got, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  CHECK_MESSAGE_HAS(&err, "not a live process started by sprout");
+}
+
+/* Waits up to 10 s until the pidfd of pid says it has ended (POLLIN), without reaping it. */
+static void await_end(int pid) {
+  int pidfd = sprout_pidfd(pid);
+  CHECK(pidfd >= 0, "sprout_pidfd(%d): %d", pid, pidfd);
+  struct pollfd poll_fd = {pidfd, POLLIN, 0};
+  CHECK(poll(&poll_fd, 1, 10000) == 1, "pid %d did not end", pid);
+  close(pidfd);
+}
+
+/* A server that reaps with waitpid(-1) (here, in the open) took the status: sprout_wait still
+ * gives it once, where the kernel keeps it, and the process no longer counts as tracked. */
+TEST(a_process_the_caller_reaped_gives_its_status_to_sprout_wait) {
+  int kept = kernel_keeps_exit_status();
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"say", "ready", "wait", "exit", "7", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  close(p.to_stdin);
+  close(p.from_stdout);
+  int status;
+  CHECK(waitpid(-1, &status, 0) == p.pid, "waitpid(-1): %s", strerror(errno));
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %#x", status);
+  CHECK(sprout_signal(p.pid, 0) == -ESRCH, "signal to a reaped process");
+  size_t count = 99;
+  CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "a reaped process is listed");
+  CHECK(sprout_pidfd(p.pid) == -ESRCH, "pidfd of a reaped process");
+  check_status_of_reaped(p.pid, status, kept, "waitpid");
+}
+
+struct racing_wait {
+  int pid, rc, status;
+  sprout_error err;
+};
+
+static void *wait_in_thread(void *arg) {
+  struct racing_wait *w = arg;
+  w->rc = sprout_wait(w->pid, -1, &w->status, &w->err);
+  return NULL;
+}
+
+/* A sprout_wait that blocks while the caller's waitpid(-1) takes the process: the kernel tells
+ * the loser ECHILD a moment before it records the status; the wait still gets it (before Linux
+ * 6.15, only when it wins). */
+TEST(a_wait_racing_the_callers_waitpid_gets_the_status) {
+  int kept = kernel_keeps_exit_status();
+  for (int round = 0; round < 100; round++) {
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    const char *args[] = {"say", "ready", "wait", "exit", "9", NULL};
+    probe p = start(&a, args);
+    await_say(p.from_stdout, "ready");
+    struct racing_wait w = {.pid = p.pid};
+    pthread_t thread;
+    CHECK(pthread_create(&thread, NULL, wait_in_thread, &w) == 0, "pthread_create");
+    close(p.to_stdin);
+    int status;
+    pid_t got = waitpid(-1, &status, 0);
+    pthread_join(thread, NULL);
+    CHECK(got == p.pid || (got < 0 && errno == ECHILD), "round %d: waitpid got %d", round, got);
+    if (!kept && got == p.pid) {
+      CHECK(w.rc == -ECHILD, "round %d: sprout_wait returned %d (%s)", round, w.rc, w.err.message);
+      continue;
+    }
+    CHECK(w.rc == 0, "round %d: sprout_wait returned %d (%s)", round, w.rc, w.err.message);
+    CHECK(WIFEXITED(w.status) && WEXITSTATUS(w.status) == 9, "round %d: status %#x", round, w.status);
+    close(p.from_stdout);
+  }
+}
+
+/* With SIGCHLD ignored (or SA_NOCLDWAIT) the kernel reaps the caller's children itself; the
+ * status of sprout's processes is still there, from the pidfd, for as long as the table keeps
+ * it, and a failed exec is still reported as one. */
+static void check_children_reaped_by_the_kernel(int kept) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *argv[] = {probe_path(), "exit", "7", NULL};
+  a.argv = argv;
+  int status = -1;
+  sprout_error err;
+  int rc = sprout_exec(&a, NULL, 0, &status, &err);
+  if (kept) {
+    CHECK(rc == 0, "sprout_exec: %d (%s)", rc, err.message);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %#x", status);
+  } else {
+    CHECK(rc == -ECHILD && err.stage == SPROUT_STAGE_WAIT, "sprout_exec: %d (%s)", rc, err.message);
+    CHECK_MESSAGE_HAS(&err, "SIGCHLD is ignored");
+  }
+  const char *missing[] = {"/nonexistent/prog", NULL};
+  a.argv = missing;
+  CHECK_FAILS(sprout_exec(&a, NULL, 0, &status, &err), &err, ENOENT, SPROUT_STAGE_EXEC);
+
+  /* Ended long before the wait, with a hundred spawns (and so prunes) in between. */
+  int before = own_fd_count();
+  const char *nine[] = {probe_path(), "exit", "9", NULL};
+  a.argv = nine;
+  sprout_process proc;
+  CHECK_OK(sprout_exec_async(&a, NULL, 0, &proc, &err), &err);
+  await_end(proc.pid);
+  a.argv = argv;
+  for (int i = 0; i < 100; i++) {
+    sprout_process other;
+    CHECK_OK(sprout_exec_async(&a, NULL, 0, &other, &err), &err);
+    CHECK_OK(sprout_release(other.pid), &err);
+  }
+  size_t count = 99;
+  CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "listed: %zu", count);
+  CHECK(own_fd_count() == before, "fds %d -> %d", before, own_fd_count());
+  check_status_of_reaped(proc.pid, 9 << 8, kept, "SIGCHLD is ignored");
+  /* With children reaped by the kernel, waitpid(-1) waits for them all and then says ECHILD. */
+  CHECK(waitpid(-1, &status, 0) < 0 && errno == ECHILD, "a child was left to reap");
+}
+
+TEST(sigchld_ignored_exec_and_wait_still_return_the_status) {
+  int kept = kernel_keeps_exit_status();
+  signal(SIGCHLD, SIG_IGN);
+  check_children_reaped_by_the_kernel(kept);
+}
+
+TEST(sa_nocldwait_exec_and_wait_still_return_the_status) {
+  int kept = kernel_keeps_exit_status();
+  struct sigaction action = {.sa_handler = SIG_DFL, .sa_flags = SA_NOCLDWAIT};
+  CHECK(sigaction(SIGCHLD, &action, NULL) == 0, "sigaction");
+  check_children_reaped_by_the_kernel(kept);
+}
+
+/* Installs a seccomp filter on this process with `len` instructions before the final ALLOW. */
+static void install_filter(struct sock_filter *filter, unsigned short len) {
+  filter[len] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  struct sock_fprog prog = {(unsigned short)(len + 1), filter};
+  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
+  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
+}
+
+/* ioctl(request) fails with errno_, as on a kernel that does not know the request. */
+static void refuse_ioctl(unsigned long request, int errno_) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_ioctl, 0, 3),
+      /* The low half of the request (little-endian). */
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)request, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
+      {0, 0, 0, 0},
+  };
+  install_filter(filter, 5);
+}
+
+/* On a kernel without PIDFD_INFO_EXIT (simulated: PIDFD_GET_INFO unknown, as before 6.13) the
+ * status of a process someone else reaped is lost; sprout_wait says so, and who reaped it. */
+TEST(without_a_kept_status_wait_says_who_reaped_the_process) {
+  refuse_ioctl(TEST_PIDFD_GET_INFO, ENOTTY);
+  CHECK(!kernel_keeps_exit_status(), "the filter does not hide PIDFD_INFO_EXIT");
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"say", "ready", "wait", "exit", "7", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  close(p.to_stdin);
+  close(p.from_stdout);
+  int status;
+  CHECK(waitpid(-1, &status, 0) == p.pid, "waitpid(-1): %s", strerror(errno));
+  check_status_of_reaped(p.pid, status, 0, "a waitpid of the caller's");
+  signal(SIGCHLD, SIG_IGN);
+  check_children_reaped_by_the_kernel(0);
+}
+
+static volatile sig_atomic_t reaped_by_handler;
+
+static void reap_all(int sig) {
+  (void)sig;
+  int saved = errno;
+  while (waitpid(-1, NULL, WNOHANG) > 0) reaped_by_handler++;
+  errno = saved;
+}
+
+/* A server whose SIGCHLD handler reaps everything with waitpid(-1) and never calls sprout_wait:
+ * the table drops what is gone (its pidfds closed, a bounded number of statuses kept), so fds
+ * and the table do not grow with the processes started. */
+TEST(processes_reaped_behind_the_librarys_back_leave_the_table) {
+  int kept = kernel_keeps_exit_status();
+  struct sigaction action = {.sa_handler = reap_all, .sa_flags = SA_RESTART};
+  CHECK(sigaction(SIGCHLD, &action, NULL) == 0, "sigaction");
+  enum { FIRST = 300, MORE = 1100 }; /* MORE + FIRST > the 1024 statuses kept */
+  static int pids[FIRST + MORE];
+  int before = own_fd_count(), most = 0;
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  for (int i = 0; i < FIRST + MORE; i++) {
+    char code[16];
+    snprintf(code, sizeof code, "%d", i % 100);
+    const char *argv[] = {probe_path(), "exit", code, NULL};
+    a.argv = argv;
+    sprout_process proc;
+    sprout_error err;
+    CHECK_OK(sprout_exec_async(&a, NULL, 0, &proc, &err), &err);
+    pids[i] = proc.pid;
+    int fds = own_fd_count() - before;
+    if (fds > most) most = fds;
+    if (i == FIRST - 1) {
+      for (int t = 0; t < 10000 && reaped_by_handler < FIRST; t++) usleep(1000);
+      CHECK(reaped_by_handler == FIRST, "the handler reaped %d of %d", (int)reaped_by_handler, FIRST);
+      size_t count = 99;
+      CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "listed: %zu", count);
+      CHECK(own_fd_count() == before, "fds %d -> %d", before, own_fd_count());
+      for (int j = 0; j < FIRST; j += 7) check_status_of_reaped(pids[j], (j % 100) << 8, kept, "waitpid");
+    }
+  }
+  /* Pruned when the table has doubled: never many more pidfds than PRUNE_MIN (64). */
+  CHECK(most <= 80, "up to %d pidfds held for %d processes", most, FIRST + MORE);
+  for (int t = 0; t < 10000 && reaped_by_handler < FIRST + MORE; t++) usleep(1000);
+  size_t count = 99;
+  CHECK(sprout_list(NULL, NULL, 0, &count) == 0 && count == 0, "listed: %zu", count);
+  CHECK(own_fd_count() == before, "fds %d -> %d", before, own_fd_count());
+  /* The oldest statuses were dropped past 1024; the newest are kept. */
+  sprout_error err;
+  int status;
+  CHECK_FAILS(sprout_wait(pids[FIRST], 0, &status, &err), &err, ECHILD, SPROUT_STAGE_WAIT);
+  CHECK_MESSAGE_HAS(&err, "not a live process started by sprout");
+  int last = FIRST + MORE - 1;
+  check_status_of_reaped(pids[last], (last % 100) << 8, kept, "waitpid");
+}
+
+
 int main(void) {
   temp_root_create("core-table");
   RUN(parent_death_signal_kills_the_orphan);
@@ -494,6 +768,12 @@ int main(void) {
   RUN(a_caller_that_forked_spawns_in_both_processes_at_once);
   RUN(clone3_missing_falls_back_to_clone);
   RUN(clone3_refused_falls_back_to_clone);
+  RUN(a_process_the_caller_reaped_gives_its_status_to_sprout_wait);
+  RUN(a_wait_racing_the_callers_waitpid_gets_the_status);
+  RUN(sigchld_ignored_exec_and_wait_still_return_the_status);
+  RUN(sa_nocldwait_exec_and_wait_still_return_the_status);
+  RUN(without_a_kept_status_wait_says_who_reaped_the_process);
+  RUN(processes_reaped_behind_the_librarys_back_leave_the_table);
   temp_root_remove();
   return summary();
 }

@@ -345,6 +345,10 @@ int32_t sprout_exec_async(const struct sprout_exec_args *args,
 // `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
 // When the process got the caller's own controlling terminal, the terminal goes back to the
 // foreground group that had it before the spawn once the process has ended.
+//
+// With SIGCHLD ignored (or `SA_NOCLDWAIT`) the kernel reaps the process itself: the status
+// then comes from its pidfd (Linux 6.15 and later); older kernels keep none, and the call
+// returns `-ECHILD`, stage WAIT, after the program ran (see `sprout_wait`).
 int32_t sprout_exec(const struct sprout_exec_args *args,
                     const int32_t *fds,
                     size_t fds_len,
@@ -355,13 +359,22 @@ int32_t sprout_exec(const struct sprout_exec_args *args,
 // co work on it; `wait_status` may be NULL) and forgets it. `timeout_ms`: -1 forever, 0 poll,
 // a positive value at most that long. `-ECHILD` for a pid the library does not track (never
 // started by it, already waited for, or released), `-ETIMEDOUT` when the time ran out.
+//
+// A process someone else reaped — the caller's own `waitpid(-1)` (a SIGCHLD handler), or the
+// kernel when SIGCHLD is ignored or `SA_NOCLDWAIT` is set — still gives its status here, once:
+// the status the kernel keeps for its pidfd (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux
+// 6.15 and later). Older kernels keep none: the call returns `-ECHILD`, its message saying who
+// reaped the process. The library notices such processes on its own (see `sprout_list`),
+// closes their pidfds and keeps only that outcome, for the last 1024 of them not waited for
+// yet; older ones are forgotten (`-ECHILD`, as for a pid it does not track).
 int32_t sprout_wait(int32_t pid,
                     int32_t timeout_ms,
                     int32_t *wait_status,
                     struct sprout_error *err);
 
 // Sends `sig` (0: only check) through the process's pidfd, so a reaped and reused pid is never
-// hit: `-ESRCH` for a pid the library does not track.
+// hit: `-ESRCH` for a pid the library does not track or that someone else reaped. A process
+// that has exited but is not reaped yet takes the signal (returns 0), as kill() does.
 int32_t sprout_signal(int32_t pid, int32_t sig);
 
 // A new close-on-exec pidfd for a tracked process, owned by the caller (for epoll or a
@@ -369,12 +382,21 @@ int32_t sprout_signal(int32_t pid, int32_t sig);
 int32_t sprout_pidfd(int32_t pid);
 
 // Forgets a process without reaping it; the caller then reaps it itself. `-ESRCH` for an
-// untracked pid.
+// untracked pid. A process someone else reaped is tracked until `sprout_wait` or this call
+// (see `sprout_wait`).
 int32_t sprout_release(int32_t pid);
 
 // Fills `pids` with up to `capacity` tracked pids of `container_id` (NULL: every tracked
 // process), ascending, and sets `*count` to how many there are in all (which may exceed
 // `capacity`). `pids` may be NULL when `capacity` is 0.
+//
+// Listed are the processes not waited for or released, including those that have exited
+// and wait to be reaped by `sprout_wait`, but not those someone else reaped (see
+// `sprout_wait`): each call looks at every tracked process (one poll per 256 of them, then
+// waitid with `WNOWAIT` for each that has ended). The library also looks, on its own, when
+// its table has doubled since it last did, so a caller that reaps with `waitpid(-1)` and
+// never calls `sprout_wait` holds at most about twice as many pidfds as live processes (at
+// least 64).
 int32_t sprout_list(const char *container_id, int32_t *pids, size_t capacity, size_t *count);
 
 // Sends `sig` to every live process of `container_id`; returns how many were signalled.

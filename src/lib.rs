@@ -11,6 +11,7 @@ pub mod error;
 mod ffi;
 mod names;
 mod namespaces;
+mod pidfd;
 mod procfs;
 mod spawn;
 pub mod spec;
@@ -47,7 +48,9 @@ pub fn spawn(spec: &Spec) -> Result<Process> {
 
 /// Waits for `pid` (`None`: as long as it takes), reaps it and returns its raw wait status
 /// (use `libc::WIFEXITED` & co on it). Fails with `ECHILD` for a pid sprout does not track and
-/// `ETIMEDOUT` when the timeout passes first.
+/// `ETIMEDOUT` when the timeout passes first. A process someone else reaped (a `waitpid(-1)`
+/// of the caller's, or the kernel with SIGCHLD ignored) gives the status the kernel kept for
+/// it (Linux 6.15+), or `ECHILD` on older kernels.
 pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
     table::wait(pid, timeout)
 }
@@ -65,7 +68,7 @@ pub fn run(spec: &Spec) -> Result<i32> {
 }
 
 /// Sends `signal` to a tracked process through its pidfd: `ESRCH` when sprout does not track
-/// `pid`, so a reused pid is never hit.
+/// `pid` or someone else reaped it, so a reused pid is never hit.
 pub fn signal(pid: i32, signal: i32) -> std::result::Result<(), Errno> {
     table::signal(pid, signal)
 }
@@ -80,7 +83,7 @@ pub fn release(pid: i32) -> std::result::Result<(), Errno> {
     table::release(pid)
 }
 
-/// The tracked pids of `container` (`None`: all), ascending.
+/// The tracked pids of `container` (`None`: all), ascending: not those someone else reaped.
 pub fn list(container: Option<&str>) -> Vec<i32> {
     table::list(container)
 }

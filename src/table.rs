@@ -2,11 +2,21 @@
 //! until it is waited for or released.
 //!
 //! The lock guards only the map; it is never held while a spawn, a wait or a signal is under
-//! way. Entries are reference-counted so that a wait can keep using a pidfd while another
-//! thread releases the process.
+//! way, nor while the kernel is asked about the processes. Entries are reference-counted so
+//! that a wait can keep using a pidfd while another thread releases the process.
+//!
+//! A process can be reaped behind the library's back: by the caller's own waitpid(-1) (a
+//! SIGCHLD handler), or by the kernel itself when the caller ignores SIGCHLD. It is then
+//! *gone*: its pid is free for reuse, and its pidfd is all that is left of it. The table
+//! looks for gone processes (a prune) when the number of processes it holds has doubled since
+//! it last looked (so the cost is one poll per 256 processes, amortised over the spawns that
+//! doubled it), and in `list` and `signal_container`, which go over the processes anyway. A
+//! gone process's pidfd is closed; what stays, a few bytes for one `wait`, is the exit status
+//! the kernel kept for it (Linux 6.15+, see `pidfd::kept_status`), or the news that it kept
+//! none: for the last `ENDED_KEPT` gone processes.
 
-use std::collections::HashMap;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,17 +25,135 @@ use once_cell::sync::Lazy;
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::error::{Error, Result, Stage};
+use crate::pidfd::{self, Block, Life};
 
-struct Entry {
+/// How many exit statuses of gone processes the table keeps for a `wait` that has not come
+/// yet; past that, the oldest are forgotten (a caller that reaps with waitpid(-1) and never
+/// calls `wait` must not make the table grow without end).
+const ENDED_KEPT: usize = 1024;
+
+/// The table never prunes below this many processes.
+const PRUNE_MIN: usize = 64;
+
+/// A process the library started and has not seen gone.
+struct Child {
+    id: u64,
     pidfd: OwnedFd,
     container: Option<Arc<str>>,
 }
 
-type Processes = HashMap<i32, Arc<Entry>>;
+/// What the table holds under a pid.
+#[derive(Clone)]
+enum Entry {
+    Child(Arc<Child>),
+    /// Reaped by someone else: the raw wait status the kernel kept (if it did), for one
+    /// `wait`.
+    Ended {
+        id: u64,
+        status: Option<i32>,
+    },
+}
+
+impl Entry {
+    fn id(&self) -> u64 {
+        match self {
+            Entry::Child(child) => child.id,
+            Entry::Ended { id, .. } => *id,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Processes {
+    by_pid: HashMap<i32, Entry>,
+    /// The pids of the `Ended` entries by id, oldest first.
+    ended: BTreeMap<u64, i32>,
+    /// Prune when this many children are reached (at least PRUNE_MIN).
+    prune_at: usize,
+    next_id: u64,
+}
+
+impl Processes {
+    fn clear(&mut self) {
+        *self = Processes::default();
+    }
+
+    fn children(&self) -> impl Iterator<Item = (i32, &Arc<Child>)> {
+        self.by_pid.iter().filter_map(|(&pid, entry)| match entry {
+            Entry::Child(child) => Some((pid, child)),
+            Entry::Ended { .. } => None,
+        })
+    }
+
+    fn child_count(&self) -> usize {
+        self.by_pid.len() - self.ended.len()
+    }
+
+    /// Adds a child; true when the table is due for a prune, which the caller then runs.
+    fn insert(&mut self, pid: i32, pidfd: OwnedFd, container: Option<&str>) -> bool {
+        self.next_id += 1;
+        let child = Arc::new(Child {
+            id: self.next_id,
+            pidfd,
+            container: container.map(Arc::from),
+        });
+        // An older entry under the same pid can only be a process someone else reaped (the
+        // kernel reuses a pid only after its zombie is gone): the new one replaces it.
+        if let Some(Entry::Ended { id, .. }) = self.by_pid.insert(pid, Entry::Child(child)) {
+            self.ended.remove(&id);
+        }
+        let due = self.child_count() >= self.prune_at.max(PRUNE_MIN);
+        if due {
+            // One prune at a time: the one that runs sets the next threshold.
+            self.prune_at = usize::MAX;
+        }
+        due
+    }
+
+    /// Removes `pid`, giving memory back once the table is mostly empty, so that finished
+    /// processes cost nothing.
+    fn remove(&mut self, pid: i32) -> Option<Entry> {
+        let entry = self.by_pid.remove(&pid)?;
+        if let Entry::Ended { id, .. } = entry {
+            self.ended.remove(&id);
+        }
+        if self.by_pid.capacity() > 64 && self.by_pid.len() * 4 < self.by_pid.capacity() {
+            self.by_pid.shrink_to(self.by_pid.len() * 2);
+        }
+        Some(entry)
+    }
+
+    /// Removes `pid` if it still holds the process `id` (and not a newer one at that pid).
+    fn forget(&mut self, pid: i32, id: u64) {
+        if self.by_pid.get(&pid).is_some_and(|entry| entry.id() == id) {
+            self.remove(pid);
+        }
+    }
+
+    /// Replaces `child`, found gone, by the status the kernel kept for it.
+    fn settle(&mut self, pid: i32, child: &Arc<Child>, status: Option<i32>) {
+        let Some(entry) = self.by_pid.get_mut(&pid) else {
+            return;
+        };
+        if !matches!(entry, Entry::Child(current) if Arc::ptr_eq(current, child)) {
+            return;
+        }
+        *entry = Entry::Ended {
+            id: child.id,
+            status,
+        };
+        self.ended.insert(child.id, pid);
+        while self.ended.len() > ENDED_KEPT {
+            if let Some((_, oldest)) = self.ended.pop_first() {
+                self.by_pid.remove(&oldest);
+            }
+        }
+    }
+}
 
 /// The processes, and the process they belong to.
 static TABLE: Lazy<Mutex<(u32, Processes)>> =
-    Lazy::new(|| Mutex::new((std::process::id(), HashMap::new())));
+    Lazy::new(|| Mutex::new((std::process::id(), Processes::default())));
 
 /// The table, locked. A copy of the caller made by fork inherits the table, but not the
 /// processes in it (they are not its children): it starts with an empty one.
@@ -42,64 +170,106 @@ fn table() -> MappedMutexGuard<'static, Processes> {
 
 /// Registers a process that has just exec'd.
 pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>) {
-    let entry = Arc::new(Entry {
-        pidfd,
-        container: container.map(Arc::from),
-    });
-    // An older entry under the same pid can only be a process someone else reaped behind our
-    // back (the kernel reuses a pid only after its zombie is gone): the new one replaces it.
-    table().insert(pid, entry);
+    if table().insert(pid, pidfd, container) {
+        prune();
+    }
 }
 
-fn lookup(pid: i32) -> Option<Arc<Entry>> {
-    table().get(&pid).cloned()
-}
-
-/// Forgets `entry` if the table still holds this very entry under `pid`.
-fn forget(pid: i32, entry: &Arc<Entry>) {
+/// Looks for children someone else reaped, turns them into the status the kernel kept for
+/// them (closing their pidfds), and sets the size at which the next prune is due.
+fn prune() {
+    let children: Vec<(i32, Arc<Child>)> = table()
+        .children()
+        .map(|(pid, child)| (pid, child.clone()))
+        .collect();
+    let pidfds: Vec<_> = children
+        .iter()
+        .map(|(_, child)| child.pidfd.as_fd())
+        .collect();
+    let ended = pidfd::ended_among(&pidfds);
+    let gone = children
+        .iter()
+        .zip(ended)
+        .filter(|((_, child), ended)| *ended && pidfd::life(&child.pidfd) == Ok(Life::Gone))
+        .map(|(child, _)| child.clone())
+        .collect();
+    settle(gone);
     let mut table = table();
-    if table
-        .get(&pid)
-        .is_some_and(|current| Arc::ptr_eq(current, entry))
-    {
-        remove(&mut table, pid);
+    table.prune_at = (table.child_count() * 2).max(PRUNE_MIN);
+}
+
+/// Records what became of children found gone.
+fn settle(gone: Vec<(i32, Arc<Child>)>) {
+    if gone.is_empty() {
+        return;
+    }
+    let statuses: Vec<Option<i32>> = gone
+        .iter()
+        .map(|(_, child)| pidfd::kept_status(&child.pidfd))
+        .collect();
+    let mut table = table();
+    for ((pid, child), status) in gone.iter().zip(statuses) {
+        table.settle(*pid, child, status);
     }
 }
 
-/// Removes `pid`, giving memory back once the table is mostly empty, so that finished
-/// processes cost nothing.
-fn remove(table: &mut Processes, pid: i32) -> Option<Arc<Entry>> {
-    let entry = table.remove(&pid);
-    if table.capacity() > 64 && table.len() * 4 < table.capacity() {
-        table.shrink_to(table.len() * 2);
+/// The child tracked under `pid`, if it is not known gone.
+fn child(pid: i32) -> Option<Arc<Child>> {
+    match table().by_pid.get(&pid) {
+        Some(Entry::Child(child)) => Some(child.clone()),
+        _ => None,
     }
-    entry
 }
 
 /// Waits for `pid` to end (`None`: forever), reaps it, forgets it, and returns its raw wait
-/// status. `ECHILD` when the library does not know `pid` (never started, already waited for,
-/// or released); `ETIMEDOUT` when the timeout passed first.
+/// status. A process someone else reaped gives the status the kernel kept for it.
+/// `ECHILD` when the library does not know `pid` (never started, already waited for, or
+/// released) or when it was reaped by someone else and the kernel kept no status;
+/// `ETIMEDOUT` when the timeout passed first.
 pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
     let wait_error = |errno, what: &str| Error::new(Stage::Wait, errno, format!("pid {pid}{what}"));
-    let entry = lookup(pid)
-        .ok_or_else(|| wait_error(Errno::ECHILD, ": not a live process started by sprout"))?;
+    let child = {
+        let mut table = table();
+        match table.by_pid.get(&pid) {
+            None => {
+                return Err(wait_error(
+                    Errno::ECHILD,
+                    ": not a live process started by sprout",
+                ));
+            }
+            Some(&Entry::Ended { status, .. }) => {
+                table.remove(pid);
+                return status.ok_or_else(|| wait_error(Errno::ECHILD, &reaped_elsewhere()));
+            }
+            Some(Entry::Child(child)) => child.clone(),
+        }
+    };
     let reaped = match timeout {
-        None => reap(&entry.pidfd, Block::Yes),
-        Some(timeout) => reap_within(&entry.pidfd, timeout),
+        None => pidfd::reap(&child.pidfd, Block::Yes),
+        Some(timeout) => reap_within(&child.pidfd, timeout),
     };
     match reaped {
         Ok(Some(status)) => {
-            forget(pid, &entry);
+            table().forget(pid, child.id);
             Ok(status)
         }
         Ok(None) => Err(wait_error(Errno::ETIMEDOUT, ": still running")),
         Err(Errno::ECHILD) => {
-            // Reaped by someone else (a concurrent wait, or the caller's own waitpid).
-            forget(pid, &entry);
-            Err(wait_error(Errno::ECHILD, ": already reaped"))
+            table().forget(pid, child.id);
+            Err(wait_error(Errno::ECHILD, &reaped_elsewhere()))
         }
         Err(errno) => Err(wait_error(errno, "")),
     }
+}
+
+/// Why the status of a process someone else reaped is lost.
+fn reaped_elsewhere() -> String {
+    let reaper = if pidfd::children_reaped_by_kernel() {
+        "the kernel (SIGCHLD is ignored)"
+    } else {
+        "someone else (a waitpid of the caller's)"
+    };
+    format!(": reaped by {reaper}, and this kernel keeps no exit status (Linux 6.15 does)")
 }
 
 /// Reaps the process if it ends within `timeout`: polls the pidfd, which becomes readable
@@ -107,7 +277,7 @@ pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
 fn reap_within(pidfd: &OwnedFd, timeout: Duration) -> std::result::Result<Option<i32>, Errno> {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(status) = reap(pidfd, Block::No)? {
+        if let Some(status) = pidfd::reap(pidfd, Block::No)? {
             return Ok(Some(status));
         }
         let left = deadline.saturating_duration_since(Instant::now());
@@ -127,80 +297,17 @@ fn reap_within(pidfd: &OwnedFd, timeout: Duration) -> std::result::Result<Option
     }
 }
 
-/// Whether `reap` waits for the process to end.
-#[derive(PartialEq, Eq)]
-pub enum Block {
-    Yes,
-    No,
-}
-
-/// Reaps the process behind `pidfd` and returns its raw wait status; `None` when it is still
-/// running and `block` is `No`.
-pub fn reap(pidfd: &OwnedFd, block: Block) -> std::result::Result<Option<i32>, Errno> {
-    let flags = libc::WEXITED | if block == Block::No { libc::WNOHANG } else { 0 };
-    loop {
-        // SAFETY: a zeroed siginfo for waitid to fill.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on a pidfd we own.
-        let ret = unsafe {
-            libc::waitid(
-                libc::P_PIDFD,
-                pidfd.as_raw_fd() as libc::id_t,
-                &mut info,
-                flags,
-            )
-        };
-        if ret < 0 {
-            match Errno::last() {
-                Errno::EINTR => continue,
-                errno => return Err(errno),
-            }
-        }
-        // SAFETY: waitid filled `info`; si_pid is 0 when the process has not ended yet.
-        if unsafe { info.si_pid() } == 0 {
-            return Ok(None);
-        }
-        return Ok(Some(raw_wait_status(&info)));
-    }
-}
-
-/// The status word waitpid would have returned, so that WIFEXITED & co work on it.
-fn raw_wait_status(info: &libc::siginfo_t) -> i32 {
-    // SAFETY: called on a siginfo filled by waitid for an ended child.
-    let status = unsafe { info.si_status() };
-    match info.si_code {
-        libc::CLD_EXITED => (status & 0xff) << 8,
-        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
-        _ => status & 0x7f,
-    }
-}
-
 /// Sends `signal` through the pidfd, so a reaped and reused pid is never hit. `ESRCH` when the
-/// library does not know `pid`.
+/// library does not know `pid`, or knows it gone.
 pub fn signal(pid: i32, signal: i32) -> std::result::Result<(), Errno> {
-    let entry = lookup(pid).ok_or(Errno::ESRCH)?;
-    send_signal(&entry.pidfd, signal)
-}
-
-/// pidfd_send_signal without a siginfo.
-pub fn send_signal(pidfd: &OwnedFd, signal: i32) -> std::result::Result<(), Errno> {
-    // SAFETY: pidfd_send_signal with a pidfd we own and no siginfo.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            signal,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+    let child = child(pid).ok_or(Errno::ESRCH)?;
+    pidfd::send_signal(&child.pidfd, signal)
 }
 
 /// A new close-on-exec pidfd for `pid`, owned by the caller.
 pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
-    let entry = lookup(pid).ok_or(Errno::ESRCH)?;
-    entry
+    let child = child(pid).ok_or(Errno::ESRCH)?;
+    child
         .pidfd
         .try_clone()
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
@@ -208,15 +315,16 @@ pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
 
 /// Forgets `pid` without reaping it. `ESRCH` when the library does not know it.
 pub fn release(pid: i32) -> std::result::Result<(), Errno> {
-    remove(&mut table(), pid).map(drop).ok_or(Errno::ESRCH)
+    table().remove(pid).map(drop).ok_or(Errno::ESRCH)
 }
 
-/// The pids of `container` (`None`: every process), in ascending order.
+/// The pids of `container` (`None`: every process) that are not gone, in ascending order.
 pub fn list(container: Option<&str>) -> Vec<i32> {
+    prune();
     let mut pids: Vec<i32> = table()
-        .iter()
-        .filter(|(_, entry)| container.is_none() || entry.container.as_deref() == container)
-        .map(|(&pid, _)| pid)
+        .children()
+        .filter(|(_, child)| container.is_none() || child.container.as_deref() == container)
+        .map(|(pid, _)| pid)
         .collect();
     pids.sort_unstable();
     pids
@@ -224,18 +332,30 @@ pub fn list(container: Option<&str>) -> Vec<i32> {
 
 /// Signals every live process of `container`; returns how many were signalled.
 pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usize, Errno> {
-    let entries: Vec<Arc<Entry>> = table()
-        .values()
-        .filter(|entry| entry.container.as_deref() == Some(container))
-        .cloned()
+    let members: Vec<(i32, Arc<Child>)> = table()
+        .children()
+        .filter(|(_, child)| child.container.as_deref() == Some(container))
+        .map(|(pid, child)| (pid, child.clone()))
         .collect();
-    let mut signalled = 0;
-    for entry in entries {
-        match send_signal(&entry.pidfd, signal) {
-            Ok(()) => signalled += 1,
+    let mut gone = Vec::new();
+    let mut signalled = Ok(0);
+    for (pid, child) in members {
+        match pidfd::life(&child.pidfd) {
+            Ok(Life::Gone) => {
+                gone.push((pid, child));
+                continue;
+            }
+            Ok(Life::Running | Life::Exited) | Err(_) => {}
+        }
+        match pidfd::send_signal(&child.pidfd, signal) {
+            Ok(()) => signalled = signalled.map(|n| n + 1),
             Err(Errno::ESRCH) => {}
-            Err(errno) => return Err(errno),
+            Err(errno) => {
+                signalled = Err(errno);
+                break;
+            }
         }
     }
-    Ok(signalled)
+    settle(gone);
+    signalled
 }

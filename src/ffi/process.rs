@@ -102,6 +102,10 @@ pub unsafe extern "C" fn sprout_exec_async(
 /// `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
 /// When the process got the caller's own controlling terminal, the terminal goes back to the
 /// foreground group that had it before the spawn once the process has ended.
+///
+/// With SIGCHLD ignored (or `SA_NOCLDWAIT`) the kernel reaps the process itself: the status
+/// then comes from its pidfd (Linux 6.15 and later); older kernels keep none, and the call
+/// returns `-ECHILD`, stage WAIT, after the program ran (see `sprout_wait`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sprout_exec(
     args: *const sprout_exec_args,
@@ -127,6 +131,14 @@ pub unsafe extern "C" fn sprout_exec(
 /// co work on it; `wait_status` may be NULL) and forgets it. `timeout_ms`: -1 forever, 0 poll,
 /// a positive value at most that long. `-ECHILD` for a pid the library does not track (never
 /// started by it, already waited for, or released), `-ETIMEDOUT` when the time ran out.
+///
+/// A process someone else reaped — the caller's own `waitpid(-1)` (a SIGCHLD handler), or the
+/// kernel when SIGCHLD is ignored or `SA_NOCLDWAIT` is set — still gives its status here, once:
+/// the status the kernel keeps for its pidfd (`PIDFD_GET_INFO` with `PIDFD_INFO_EXIT`, Linux
+/// 6.15 and later). Older kernels keep none: the call returns `-ECHILD`, its message saying who
+/// reaped the process. The library notices such processes on its own (see `sprout_list`),
+/// closes their pidfds and keeps only that outcome, for the last 1024 of them not waited for
+/// yet; older ones are forgotten (`-ECHILD`, as for a pid it does not track).
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_wait(
     pid: i32,
@@ -157,7 +169,8 @@ pub extern "C" fn sprout_wait(
 }
 
 /// Sends `sig` (0: only check) through the process's pidfd, so a reaped and reused pid is never
-/// hit: `-ESRCH` for a pid the library does not track.
+/// hit: `-ESRCH` for a pid the library does not track or that someone else reaped. A process
+/// that has exited but is not reaped yet takes the signal (returns 0), as kill() does.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_signal(pid: i32, sig: i32) -> i32 {
     with_errno(|| crate::signal(pid, sig).map(|()| 0))
@@ -171,7 +184,8 @@ pub extern "C" fn sprout_pidfd(pid: i32) -> i32 {
 }
 
 /// Forgets a process without reaping it; the caller then reaps it itself. `-ESRCH` for an
-/// untracked pid.
+/// untracked pid. A process someone else reaped is tracked until `sprout_wait` or this call
+/// (see `sprout_wait`).
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_release(pid: i32) -> i32 {
     with_errno(|| crate::release(pid).map(|()| 0))
@@ -180,6 +194,14 @@ pub extern "C" fn sprout_release(pid: i32) -> i32 {
 /// Fills `pids` with up to `capacity` tracked pids of `container_id` (NULL: every tracked
 /// process), ascending, and sets `*count` to how many there are in all (which may exceed
 /// `capacity`). `pids` may be NULL when `capacity` is 0.
+///
+/// Listed are the processes not waited for or released, including those that have exited
+/// and wait to be reaped by `sprout_wait`, but not those someone else reaped (see
+/// `sprout_wait`): each call looks at every tracked process (one poll per 256 of them, then
+/// waitid with `WNOWAIT` for each that has ended). The library also looks, on its own, when
+/// its table has doubled since it last did, so a caller that reaps with `waitpid(-1)` and
+/// never calls `sprout_wait` holds at most about twice as many pidfds as live processes (at
+/// least 64).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sprout_list(
     container_id: *const c_char,

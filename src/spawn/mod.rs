@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::errno::Errno;
 
 use crate::error::{Error, Result, Stage};
+use crate::pidfd::{self, Block};
 use crate::spec::Spec;
-use crate::table::{self, Block};
 use crate::tty::{Prepared, Tty};
 use child::{Context, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child};
@@ -125,7 +125,7 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
             _ => Ok(()),
         };
         if let Err(error) = released {
-            let _ = table::send_signal(&cloned.pidfd, libc::SIGKILL);
+            let _ = pidfd::send_signal(&cloned.pidfd, libc::SIGKILL);
             reap(&cloned.pidfd);
             return Err(error);
         }
@@ -164,7 +164,7 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
 
 /// Waits for a child that failed before exec and returns its raw wait status.
 fn reap(pidfd: &OwnedFd) -> i32 {
-    table::reap(pidfd, Block::Yes).ok().flatten().unwrap_or(0)
+    pidfd::reap(pidfd, Block::Yes).ok().flatten().unwrap_or(0)
 }
 
 /// Every signal blocked on this thread, the C library's internal ones included, for as long
