@@ -750,6 +750,41 @@ TEST(processes_reaped_behind_the_librarys_back_leave_the_table) {
   check_status_of_reaped(pids[last], (last % 100) << 8, kept, "waitpid");
 }
 
+/* Exited-but-unreaped processes are not alive: sprout_signal_container does not count them,
+ * nor processes someone else reaped. */
+TEST(signal_container_counts_only_processes_that_are_alive) {
+  int kept = kernel_keeps_exit_status();
+  char ctr[64];
+  snprintf(ctr, sizeof ctr, "ctr-%d-alive", getpid());
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.container_id = ctr;
+  const char *pausing[] = {"say", "ready", "pause", NULL};
+  const char *waiting3[] = {"say", "ready", "wait", "exit", "3", NULL};
+  const char *waiting4[] = {"say", "ready", "wait", "exit", "4", NULL};
+  probe running = start(&a, pausing), exited = start(&a, waiting3), reaped = start(&a, waiting4);
+  await_say(running.from_stdout, "ready");
+  await_say(exited.from_stdout, "ready");
+  await_say(reaped.from_stdout, "ready");
+  close(exited.to_stdin);
+  await_end(exited.pid);
+  close(reaped.to_stdin);
+  int status;
+  CHECK(waitpid(reaped.pid, &status, 0) == reaped.pid, "waitpid");
+  CHECK(sprout_signal_container(ctr, SIGTERM) == 1, "not only the running process was counted");
+  int32_t pids[4];
+  size_t count = 0;
+  CHECK(sprout_list(ctr, pids, 4, &count) == 0 && count == 2, "listed %zu", count);
+  CHECK(in_list(running.pid, pids, 2) && in_list(exited.pid, pids, 2), "the wrong two are listed");
+  sprout_error err;
+  CHECK_OK(sprout_wait(running.pid, 10000, &status, &err), &err);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+  CHECK_OK(sprout_wait(exited.pid, 0, &status, &err), &err);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3, "status %#x", status);
+  check_status_of_reaped(reaped.pid, 4 << 8, kept, "waitpid");
+  CHECK(sprout_signal_container(ctr, SIGTERM) == 0, "nothing left to signal");
+}
+
 
 int main(void) {
   temp_root_create("core-table");
@@ -774,6 +809,7 @@ int main(void) {
   RUN(sa_nocldwait_exec_and_wait_still_return_the_status);
   RUN(without_a_kept_status_wait_says_who_reaped_the_process);
   RUN(processes_reaped_behind_the_librarys_back_leave_the_table);
+  RUN(signal_container_counts_only_processes_that_are_alive);
   temp_root_remove();
   return summary();
 }

@@ -399,7 +399,9 @@ int32_t sprout_release(int32_t pid);
 // least 64).
 int32_t sprout_list(const char *container_id, int32_t *pids, size_t capacity, size_t *count);
 
-// Sends `sig` to every live process of `container_id`; returns how many were signalled.
+// Sends `sig` to every process of `container_id` that is alive, as `sprout_signal` does;
+// returns how many were signalled. Processes that have exited (reaped or not) are neither
+// signalled nor counted.
 int32_t sprout_signal_container(const char *container_id, int32_t sig);
 
 // The handle's fd of the terminal (close-on-exec), still owned by the handle: do not close

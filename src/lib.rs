@@ -88,7 +88,8 @@ pub fn list(container: Option<&str>) -> Vec<i32> {
     table::list(container)
 }
 
-/// Signals every tracked process of `container`; returns how many were signalled.
+/// Signals every tracked process of `container` that is alive (not exited); returns how many
+/// were signalled.
 pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usize, Errno> {
     table::signal_container(container, signal)
 }

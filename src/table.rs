@@ -330,7 +330,8 @@ pub fn list(container: Option<&str>) -> Vec<i32> {
     pids
 }
 
-/// Signals every live process of `container`; returns how many were signalled.
+/// Signals every process of `container` that is alive (not exited); returns how many were
+/// signalled.
 pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usize, Errno> {
     let members: Vec<(i32, Arc<Child>)> = table()
         .children()
@@ -341,11 +342,13 @@ pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usi
     let mut signalled = Ok(0);
     for (pid, child) in members {
         match pidfd::life(&child.pidfd) {
+            Ok(Life::Exited) => continue,
             Ok(Life::Gone) => {
                 gone.push((pid, child));
                 continue;
             }
-            Ok(Life::Running | Life::Exited) | Err(_) => {}
+            // Running, or the kernel would not tell: the signal will.
+            Ok(Life::Running) | Err(_) => {}
         }
         match pidfd::send_signal(&child.pidfd, signal) {
             Ok(()) => signalled = signalled.map(|n| n + 1),

@@ -224,7 +224,9 @@ pub unsafe extern "C" fn sprout_list(
     })
 }
 
-/// Sends `sig` to every live process of `container_id`; returns how many were signalled.
+/// Sends `sig` to every process of `container_id` that is alive, as `sprout_signal` does;
+/// returns how many were signalled. Processes that have exited (reaped or not) are neither
+/// signalled nor counted.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sprout_signal_container(container_id: *const c_char, sig: i32) -> i32 {
     with_errno(|| {
