@@ -785,6 +785,75 @@ TEST(signal_container_counts_only_processes_that_are_alive) {
   CHECK(sprout_signal_container(ctr, SIGTERM) == 0, "nothing left to signal");
 }
 
+/* Starts a process of our own at exactly `pid` (clone3 with set_tid, root only) that pauses
+ * until killed; -1 with errno EEXIST when the pid is taken already. */
+static pid_t occupy_pid(pid_t pid) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.exit_signal = SIGCHLD;
+  args.set_tid = (uint64_t)(uintptr_t)&pid;
+  args.set_tid_size = 1;
+  long got = syscall(SYS_clone3, &args, sizeof args);
+  if (got == 0) {
+    for (;;) pause();
+  }
+  return (pid_t)got;
+}
+
+/* Whether pid, a child of ours, is alive: not exited (nothing is reaped). */
+static int child_alive(pid_t pid) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  CHECK(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0, "waitid(%d): %s", pid,
+        strerror(errno));
+  return info.si_pid == 0;
+}
+
+/* The promise "a reaped and reused pid is never hit": a tracked process is reaped behind the
+ * library's back and a new process takes exactly its pid. sprout_signal and
+ * sprout_signal_container must not reach the newcomer (kill(pid) would). */
+static void check_a_reused_pid_is_never_signalled(void) {
+  need_root();
+  int kept = kernel_keeps_exit_status();
+  char ctr[64];
+  snprintf(ctr, sizeof ctr, "ctr-%d-reused", getpid());
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.container_id = ctr;
+  const char *args[] = {"say", "ready", "pause", NULL};
+  pid_t newcomer = -1;
+  probe p;
+  /* Another process may take the pid first (other tests run at once): try again. */
+  for (int attempt = 0; attempt < 20 && newcomer < 0; attempt++) {
+    p = start(&a, args);
+    await_say(p.from_stdout, "ready");
+    close(p.to_stdin);
+    close(p.from_stdout);
+    CHECK(kill(p.pid, SIGKILL) == 0, "kill");
+    int status;
+    CHECK(waitpid(p.pid, &status, 0) == p.pid, "waitpid");
+    newcomer = occupy_pid(p.pid);
+    CHECK(newcomer >= 0 || errno == EEXIST, "clone3 with set_tid %d: %s", p.pid, strerror(errno));
+    if (newcomer < 0) check_status_of_reaped(p.pid, SIGKILL, kept, "waitpid");
+  }
+  CHECK(newcomer == p.pid, "no free pid to reuse in 20 attempts");
+  CHECK(sprout_signal(p.pid, SIGKILL) == -ESRCH, "sprout_signal reached pid %d", p.pid);
+  CHECK(sprout_signal(p.pid, 0) == -ESRCH, "sprout_signal 0 reached pid %d", p.pid);
+  CHECK(sprout_signal_container(ctr, SIGKILL) == 0, "sprout_signal_container reached pid %d", p.pid);
+  size_t count = 99;
+  CHECK(sprout_list(ctr, NULL, 0, &count) == 0 && count == 0, "listed: %zu", count);
+  usleep(100 * 1000); /* a SIGKILL sent would have ended it by now */
+  CHECK(child_alive(newcomer), "the process that reused pid %d was killed", newcomer);
+  /* The status is the tracked process's, not the newcomer's, which sprout never reaps. */
+  check_status_of_reaped(p.pid, SIGKILL, kept, "waitpid");
+  CHECK(child_alive(newcomer), "the newcomer was reaped or killed by the wait");
+  CHECK(kill(newcomer, SIGKILL) == 0, "kill newcomer");
+  int status;
+  CHECK(waitpid(newcomer, &status, 0) == newcomer && WIFSIGNALED(status), "newcomer status %#x", status);
+}
+
+TEST(a_reused_pid_is_never_signalled) { check_a_reused_pid_is_never_signalled(); }
+
 
 int main(void) {
   temp_root_create("core-table");
@@ -810,6 +879,7 @@ int main(void) {
   RUN(without_a_kept_status_wait_says_who_reaped_the_process);
   RUN(processes_reaped_behind_the_librarys_back_leave_the_table);
   RUN(signal_container_counts_only_processes_that_are_alive);
+  RUN(a_reused_pid_is_never_signalled);
   temp_root_remove();
   return summary();
 }

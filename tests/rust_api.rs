@@ -194,6 +194,71 @@ fn wait_times_out_then_returns_the_raw_status_once() {
     assert_eq!((error.stage, error.errno), (Stage::Wait, Errno::ECHILD));
 }
 
+/// A process of this test's own at exactly `pid` (clone3 with set_tid, which needs root),
+/// pausing until it is killed and reaped when dropped.
+struct Newcomer(i32);
+
+impl Newcomer {
+    /// `EEXIST` when another process holds `pid` already.
+    fn at(pid: i32) -> Result<Newcomer, Errno> {
+        /// struct clone_args up to set_tid_size (CLONE_ARGS_SIZE_VER1).
+        #[repr(C)]
+        struct CloneArgs {
+            flags: u64,
+            pidfd: u64,
+            child_tid: u64,
+            parent_tid: u64,
+            exit_signal: u64,
+            stack: u64,
+            stack_size: u64,
+            tls: u64,
+            set_tid: u64,
+            set_tid_size: u64,
+        }
+        let tid = pid;
+        let args = CloneArgs {
+            flags: 0,
+            pidfd: 0,
+            child_tid: 0,
+            parent_tid: 0,
+            exit_signal: libc::SIGCHLD as u64,
+            stack: 0,
+            stack_size: 0,
+            tls: 0,
+            set_tid: &raw const tid as u64,
+            set_tid_size: 1,
+        };
+        // SAFETY: a fork-like clone3 (no CLONE_VM); the child of this multi-threaded process
+        // only calls pause, which is async-signal-safe, until it is killed.
+        let got =
+            unsafe { libc::syscall(libc::SYS_clone3, &raw const args, size_of::<CloneArgs>()) };
+        match got {
+            0 => loop {
+                // SAFETY: see above.
+                unsafe { libc::pause() };
+            },
+            -1 => Err(Errno::last()),
+            pid => Ok(Newcomer(pid as i32)),
+        }
+    }
+
+    /// Whether it has not exited (nothing is reaped).
+    fn alive(&self) -> bool {
+        use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        waitid(Id::Pid(nix::unistd::Pid::from_raw(self.0)), flags).unwrap()
+            == WaitStatus::StillAlive
+    }
+}
+
+impl Drop for Newcomer {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.0);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::wait::waitpid(pid, None);
+    }
+}
+
 #[test]
 fn signal_goes_through_the_pidfd_and_stops_after_the_wait() {
     let mut p = start(probe_spec(&["say", "ready", "pause"])).unwrap();
@@ -207,6 +272,53 @@ fn signal_goes_through_the_pidfd_and_stops_after_the_wait() {
         sprout::signal(std::process::id() as i32, 0),
         Err(Errno::ESRCH)
     );
+
+    // What going through the pidfd is for: a tracked process is reaped behind sprout's back
+    // and a new process takes exactly its pid. kill(pid) would hit the newcomer.
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skip: putting a process at a chosen pid (clone3 with set_tid) needs root");
+        return;
+    }
+    let name = format!("rust-api-{}-reused", std::process::id());
+    let (pid, newcomer) = (0..20)
+        .find_map(|_| {
+            let mut spec = probe_spec(&["say", "ready", "pause"]);
+            spec.container_id = Some(name.clone());
+            let mut p = start(spec).unwrap();
+            assert_eq!(p.line(), "ready");
+            let pid = nix::unistd::Pid::from_raw(p.pid);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+            nix::sys::wait::waitpid(pid, None).unwrap();
+            match Newcomer::at(p.pid) {
+                Ok(newcomer) => Some((p.pid, newcomer)),
+                // Another process took the pid first: try again.
+                Err(Errno::EEXIST) => {
+                    let _ = sprout::release(p.pid);
+                    None
+                }
+                Err(errno) => panic!("clone3 with set_tid {}: {errno}", p.pid),
+            }
+        })
+        .expect("no pid could be reused in 20 attempts");
+    assert_eq!(newcomer.0, pid);
+    assert_eq!(sprout::signal(pid, libc::SIGKILL), Err(Errno::ESRCH));
+    assert_eq!(sprout::signal(pid, 0), Err(Errno::ESRCH));
+    assert_eq!(sprout::signal_container(&name, libc::SIGKILL), Ok(0));
+    assert!(sprout::list(Some(&name)).is_empty());
+    // A SIGKILL sent would have ended it by now.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        newcomer.alive(),
+        "the process that took pid {pid} was killed"
+    );
+    // The wait is about the tracked process (its status where the kernel keeps it), and
+    // never reaps the newcomer.
+    match sprout::wait(pid, Some(Duration::ZERO)) {
+        Ok(status) => assert_eq!(killed_by(status), Some(libc::SIGKILL)),
+        Err(error) => assert_eq!(error.errno, Errno::ECHILD, "{error}"),
+    }
+    assert!(newcomer.alive(), "the wait reaped the newcomer");
 }
 
 #[test]
