@@ -661,6 +661,17 @@ static void install_filter(struct sock_filter *filter, unsigned short len) {
   CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
 }
 
+/* System call nr fails with errno_, as under a container profile written before it existed. */
+static void refuse_syscall(long nr, int errno_) {
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned)errno_),
+      {0, 0, 0, 0},
+  };
+  install_filter(filter, 3);
+}
+
 /* ioctl(request) fails with errno_, as on a kernel that does not know the request. */
 static void refuse_ioctl(unsigned long request, int errno_) {
   struct sock_filter filter[] = {
@@ -854,6 +865,40 @@ static void check_a_reused_pid_is_never_signalled(void) {
 
 TEST(a_reused_pid_is_never_signalled) { check_a_reused_pid_is_never_signalled(); }
 
+/* Under a seccomp profile that refuses pidfd_send_signal, signals fall back to kill() while the
+ * process is an unreaped child, and only then. */
+static void check_signals_without_pidfd_send_signal(int errno_) {
+  refuse_syscall(SYS_pidfd_send_signal, errno_);
+  CHECK(syscall(SYS_pidfd_send_signal, -1, 0, NULL, 0) == -1 && errno == errno_, "not refused");
+  char ctr[64];
+  snprintf(ctr, sizeof ctr, "ctr-%d-kill", getpid());
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.container_id = ctr;
+  const char *args[] = {"say", "ready", "pause", NULL};
+  probe p[3];
+  for (int i = 0; i < 3; i++) {
+    p[i] = start(&a, args);
+    await_say(p[i].from_stdout, "ready");
+  }
+  CHECK(sprout_signal(p[0].pid, 0) == 0, "signal 0");
+  CHECK(sprout_signal(p[0].pid, SIGTERM) == 0, "signal SIGTERM");
+  sprout_error err;
+  int status;
+  CHECK_OK(sprout_wait(p[0].pid, 10000, &status, &err), &err);
+  CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+  CHECK(sprout_signal(p[0].pid, SIGTERM) == -ESRCH, "signal after the wait");
+  CHECK(sprout_signal_container(ctr, SIGUSR1) == 2, "signal_container");
+  for (int i = 1; i < 3; i++) {
+    CHECK_OK(sprout_wait(p[i].pid, 10000, &status, &err), &err);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1, "status %#x", status);
+  }
+  if (geteuid() == 0) check_a_reused_pid_is_never_signalled();
+}
+
+TEST(signals_without_pidfd_send_signal_enosys) { check_signals_without_pidfd_send_signal(ENOSYS); }
+
+TEST(signals_without_pidfd_send_signal_eperm) { check_signals_without_pidfd_send_signal(EPERM); }
 
 int main(void) {
   temp_root_create("core-table");
@@ -880,6 +925,8 @@ int main(void) {
   RUN(processes_reaped_behind_the_librarys_back_leave_the_table);
   RUN(signal_container_counts_only_processes_that_are_alive);
   RUN(a_reused_pid_is_never_signalled);
+  RUN(signals_without_pidfd_send_signal_enosys);
+  RUN(signals_without_pidfd_send_signal_eperm);
   temp_root_remove();
   return summary();
 }

@@ -375,6 +375,13 @@ int32_t sprout_wait(int32_t pid,
 // Sends `sig` (0: only check) through the process's pidfd, so a reaped and reused pid is never
 // hit: `-ESRCH` for a pid the library does not track or that someone else reaped. A process
 // that has exited but is not reaped yet takes the signal (returns 0), as kill() does.
+//
+// Where a seccomp profile refuses pidfd_send_signal (`ENOSYS`, or `EPERM` as profiles written
+// before pidfds do), the signal goes through kill(), after a check (waitid with `WNOWAIT`)
+// that the process is still an unreaped child of the caller, whose pid nothing else can hold.
+// What remains is the two system calls between the check and the kill: to be hit, a wrong
+// process would need the caller to reap this one in that moment and the kernel to hand its
+// pid, after going round the whole pid space, to a new process.
 int32_t sprout_signal(int32_t pid, int32_t sig);
 
 // A new close-on-exec pidfd for a tracked process, owned by the caller (for epoll or a

@@ -150,9 +150,30 @@ pub fn ended_among(pidfds: &[BorrowedFd]) -> Vec<bool> {
     ended
 }
 
-/// Sends `signal` through the pidfd, so a reaped and reused pid is never hit.
-pub fn send_signal(pidfd: &OwnedFd, signal: i32) -> Result<(), Errno> {
-    pidfd_send_signal(pidfd, signal)
+/// Sends `signal` to process `pid` through its pidfd, so a reaped and reused pid is never hit.
+///
+/// Where a seccomp profile written before pidfds refuses pidfd_send_signal (ENOSYS, or EPERM
+/// as Docker's did), kill() is just as safe while the process is an unreaped child of the
+/// caller: its pid cannot be reused before it is reaped. The fallback checks that first; what
+/// remains is the two system calls between that check and the kill, in which someone else
+/// would have to reap the process and the kernel hand its pid, after a wrap-around of the pid
+/// space, to a new process.
+pub fn send_signal(pidfd: &OwnedFd, pid: i32, signal: i32) -> Result<(), Errno> {
+    match pidfd_send_signal(pidfd, signal) {
+        Err(refused @ (Errno::ENOSYS | Errno::EPERM)) => match life(pidfd) {
+            Ok(Life::Running | Life::Exited) => {
+                // SAFETY: kill has no memory arguments.
+                if unsafe { libc::kill(pid, signal) } < 0 {
+                    Err(Errno::last())
+                } else {
+                    Ok(())
+                }
+            }
+            Ok(Life::Gone) => Err(Errno::ESRCH),
+            Err(_) => Err(refused),
+        },
+        sent => sent,
+    }
 }
 
 /// pidfd_send_signal without a siginfo.

@@ -301,7 +301,7 @@ fn reap_within(pidfd: &OwnedFd, timeout: Duration) -> std::result::Result<Option
 /// library does not know `pid`, or knows it gone.
 pub fn signal(pid: i32, signal: i32) -> std::result::Result<(), Errno> {
     let child = child(pid).ok_or(Errno::ESRCH)?;
-    pidfd::send_signal(&child.pidfd, signal)
+    pidfd::send_signal(&child.pidfd, pid, signal)
 }
 
 /// A new close-on-exec pidfd for `pid`, owned by the caller.
@@ -350,7 +350,7 @@ pub fn signal_container(container: &str, signal: i32) -> std::result::Result<usi
             // Running, or the kernel would not tell: the signal will.
             Ok(Life::Running) | Err(_) => {}
         }
-        match pidfd::send_signal(&child.pidfd, signal) {
+        match pidfd::send_signal(&child.pidfd, pid, signal) {
             Ok(()) => signalled = signalled.map(|n| n + 1),
             Err(Errno::ESRCH) => {}
             Err(errno) => {

@@ -171,6 +171,13 @@ pub extern "C" fn sprout_wait(
 /// Sends `sig` (0: only check) through the process's pidfd, so a reaped and reused pid is never
 /// hit: `-ESRCH` for a pid the library does not track or that someone else reaped. A process
 /// that has exited but is not reaped yet takes the signal (returns 0), as kill() does.
+///
+/// Where a seccomp profile refuses pidfd_send_signal (`ENOSYS`, or `EPERM` as profiles written
+/// before pidfds do), the signal goes through kill(), after a check (waitid with `WNOWAIT`)
+/// that the process is still an unreaped child of the caller, whose pid nothing else can hold.
+/// What remains is the two system calls between the check and the kill: to be hit, a wrong
+/// process would need the caller to reap this one in that moment and the kernel to hand its
+/// pid, after going round the whole pid space, to a new process.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_signal(pid: i32, sig: i32) -> i32 {
     with_errno(|| crate::signal(pid, sig).map(|()| 0))

@@ -125,7 +125,7 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
             _ => Ok(()),
         };
         if let Err(error) = released {
-            let _ = pidfd::send_signal(&cloned.pidfd, libc::SIGKILL);
+            let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
             reap(&cloned.pidfd);
             return Err(error);
         }
