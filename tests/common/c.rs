@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -75,8 +76,25 @@ pub fn probe() -> &'static Path {
     })
 }
 
-/// Compiles c-tests/<source> with `extra` flags into the build directory.
+/// Compiles c-tests/<source> with `extra` flags into the build directory, once per test
+/// process and output name: tests running at once that want the same program share one build
+/// (a second compile replacing a binary another test is running fails with "Text file busy").
 pub fn compile(source: &str, output: &str, extra: &[&str]) -> PathBuf {
+    type Builds = HashMap<String, Arc<OnceLock<PathBuf>>>;
+    static BUILDS: Mutex<Option<Builds>> = Mutex::new(None);
+    let build = BUILDS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .entry(output.to_owned())
+        .or_default()
+        .clone();
+    build
+        .get_or_init(|| compile_now(source, output, extra))
+        .clone()
+}
+
+fn compile_now(source: &str, output: &str, extra: &[&str]) -> PathBuf {
     let out = build_dir().join(output);
     check(
         Command::new("cc")
