@@ -11,6 +11,7 @@
  * Rows refused before any process exists are stage ARGS; the others fail in the child, at the
  * stage of the step the kernel refused.
  */
+#include "caller_state.h"
 #include "core_util.h"
 
 #include <grp.h>
@@ -21,110 +22,6 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80
 #endif
-
-/* ---- the caller's state ------------------------------------------------------------------ */
-
-/* Lines of /proc/thread-self/status that a failed call must not change. */
-static const char *const STATUS_KEYS[] = {"Umask",  "State",  "Tgid",   "Uid",    "Gid",
-                                          "Groups", "Threads", "SigQ",  "SigPnd", "ShdPnd",
-                                          "SigBlk", "SigIgn", "SigCgt", "CapInh", "CapPrm",
-                                          "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
-#define NKEYS (sizeof STATUS_KEYS / sizeof STATUS_KEYS[0])
-
-static const char *const OWN_NS[] = {
-    "/proc/self/ns/mnt",  "/proc/self/ns/uts",    "/proc/self/ns/ipc",
-    "/proc/self/ns/net",  "/proc/self/ns/pid",    "/proc/self/ns/user",
-    "/proc/self/ns/cgroup", "/proc/self/ns/time", "/proc/thread-self/ns/pid_for_children",
-    "/proc/thread-self/ns/time_for_children",
-};
-#define NNS (sizeof OWN_NS / sizeof OWN_NS[0])
-
-typedef struct caller_state {
-  char fds[16384];            /* "fd flags status-flags -> target" for each open fd */
-  char status[NKEYS][512];    /* /proc/thread-self/status lines */
-  char ns[NNS][96];
-  struct sigaction actions[65];
-  struct rlimit limits[RLIM_NLIMITS];
-  char cwd[PATH_MAX];
-  int dumpable;
-  pid_t pgid, sid;
-} caller_state;
-
-static void snapshot_fds(char *out, size_t size) {
-  int fds[1024];
-  int n = proc_fds(getpid(), fds, 1024);
-  CHECK(n >= 0 && n < 1024, "listing /proc/self/fd");
-  size_t len = 0;
-  out[0] = 0;
-  for (int i = 0; i < n && len + 1 < size; i++) {
-    char target[PATH_MAX];
-    proc_fd_target(getpid(), fds[i], target, sizeof target);
-    len += (size_t)snprintf(out + len, size - len, "%d %d %#x -> %s\n", fds[i], fcntl(fds[i], F_GETFD),
-                            fcntl(fds[i], F_GETFL), target);
-  }
-}
-
-static void snapshot(caller_state *s) {
-  memset(s, 0, sizeof *s);
-  snapshot_fds(s->fds, sizeof s->fds);
-  char *status = read_file("/proc/thread-self/status");
-  CHECK(status != NULL, "cannot read /proc/thread-self/status");
-  for (size_t i = 0; i < NKEYS; i++) {
-    const char *value = field(status, STATUS_KEYS[i]);
-    snprintf(s->status[i], sizeof s->status[i], "%s", value ? value : "(none)");
-  }
-  free(status);
-  for (size_t i = 0; i < NNS; i++) {
-    ssize_t n = readlink(OWN_NS[i], s->ns[i], sizeof s->ns[i] - 1);
-    CHECK(n > 0, "readlink %s: %s", OWN_NS[i], strerror(errno));
-  }
-  for (int sig = 1; sig < 65; sig++) sigaction(sig, NULL, &s->actions[sig]);
-  for (int r = 0; r < RLIM_NLIMITS; r++) CHECK(getrlimit(r, &s->limits[r]) == 0, "getrlimit %d", r);
-  CHECK(getcwd(s->cwd, sizeof s->cwd) != NULL, "getcwd: %s", strerror(errno));
-  s->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-  s->pgid = getpgrp();
-  s->sid = getsid(0);
-}
-
-static int same_action(const struct sigaction *a, const struct sigaction *b) {
-  if (a->sa_handler != b->sa_handler || a->sa_flags != b->sa_flags) return 0;
-  for (int sig = 1; sig < 65; sig++)
-    if (sigismember(&a->sa_mask, sig) != sigismember(&b->sa_mask, sig)) return 0;
-  return 1;
-}
-
-/* Checks that nothing of the caller's state changed since `before`, and that it has no child
- * (running or zombie). */
-static void check_unchanged(const char *row, const caller_state *before) {
-  int status;
-  errno = 0;
-  pid_t child = waitpid(-1, &status, WNOHANG);
-  CHECK(child < 0 && errno == ECHILD, "%s: the caller has a child (waitpid: %d, %s)", row, child,
-        strerror(errno));
-  caller_state now;
-  snapshot(&now);
-  CHECK(!strcmp(before->fds, now.fds), "%s: the caller's fds changed:\n%s---- now:\n%s", row,
-        before->fds, now.fds);
-  for (size_t i = 0; i < NKEYS; i++)
-    CHECK(!strcmp(before->status[i], now.status[i]), "%s: the caller's %s changed: %s -> %s", row,
-          STATUS_KEYS[i], before->status[i], now.status[i]);
-  for (size_t i = 0; i < NNS; i++)
-    CHECK(!strcmp(before->ns[i], now.ns[i]), "%s: the caller's %s changed: %s -> %s", row, OWN_NS[i],
-          before->ns[i], now.ns[i]);
-  for (int sig = 1; sig < 65; sig++)
-    CHECK(same_action(&before->actions[sig], &now.actions[sig]),
-          "%s: the caller's action for signal %d changed", row, sig);
-  for (int r = 0; r < RLIM_NLIMITS; r++)
-    CHECK(before->limits[r].rlim_cur == now.limits[r].rlim_cur &&
-              before->limits[r].rlim_max == now.limits[r].rlim_max,
-          "%s: the caller's rlimit %d changed", row, r);
-  CHECK(!strcmp(before->cwd, now.cwd), "%s: the caller's cwd changed: %s -> %s", row, before->cwd,
-        now.cwd);
-  CHECK(before->dumpable == now.dumpable, "%s: the caller's dumpable flag changed: %d -> %d", row,
-        before->dumpable, now.dumpable);
-  CHECK(before->pgid == now.pgid && before->sid == now.sid, "%s: the caller's group or session changed",
-        row);
-}
 
 static void on_usr1(int sig) { (void)sig; }
 

@@ -1,8 +1,8 @@
 //! Compiling and running C programs against the built library.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub fn root() -> PathBuf {
