@@ -100,3 +100,8 @@ fn namespaces_cgroup_tests_with_cgroup2_at_sys_fs_cgroup() {
 fn bad_input() {
     run_c_test("bad_input");
 }
+
+#[test]
+fn exec_outcome() {
+    run_c_test("exec_outcome");
+}

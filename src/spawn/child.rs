@@ -79,16 +79,37 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     exit()
 }
 
-/// Ends the child with status 127.
+/// Ends the child with status 127, and ends it whatever a seccomp filter of the caller's
+/// refuses: the caller is suspended until this process execs or dies, so a child that lived
+/// on after a refused exit would hang it for ever. exit_group, then exit (the child is one
+/// thread, so either ends it), then SIGKILL to itself (it cannot be blocked, caught or
+/// ignored, and dumps no core), then a faulting instruction: the kernel delivers the fault's
+/// signal even while it is blocked (as every signal is here until the program's mask is set)
+/// by forcing it to SIG_DFL, and SIGILL's default action kills.
 fn exit() -> ! {
-    // SAFETY: exit_group ends this process (the child alone: it is not in the caller's thread
-    // group) and does not return.
+    // SAFETY: system calls on integers that end this process (the child alone: it is not in
+    // the caller's thread group), or fail and change nothing.
     unsafe {
         let _ = sys!(libc::SYS_exit_group, 127);
+        let _ = sys!(libc::SYS_exit, 127);
+        if let Ok(me) = sys!(libc::SYS_getpid) {
+            let _ = sys!(libc::SYS_kill, me, libc::SIGKILL);
+        }
     }
-    // exit_group cannot fail; spin rather than return into the clone trampoline.
-    #[allow(clippy::empty_loop)]
-    loop {}
+    fault()
+}
+
+/// An instruction that raises SIGILL, the last resort of `exit`.
+#[inline(always)]
+fn fault() -> ! {
+    // SAFETY: the instruction faults and never returns; nothing of this process's state is
+    // touched before the kernel ends it.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        std::arch::asm!("ud2", options(noreturn, nostack));
+        #[cfg(target_arch = "aarch64")]
+        std::arch::asm!("udf #0", options(noreturn, nostack));
+    }
 }
 
 /// The steps, in the order that makes each possible: joins before anything that depends on

@@ -1,0 +1,141 @@
+/* How the caller learns the way a child ended between clone and the program: a child whose
+ * exit the caller's own seccomp filter refuses still dies (and the call returns its recorded
+ * failure), a child killed at execve is a failure at stage EXEC, not a started process. Each
+ * case checks from outside that nothing is left behind: no child process, zombie or running. */
+#include "core_util.h"
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#if defined(__x86_64__)
+#define THIS_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define THIS_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* A filter whose action for each of calls[0..n) is `action`, everything else allowed. Written
+ * into out (room for n + 5 instructions); returns its length. */
+static size_t filter_for(struct sock_filter *out, const long *calls, size_t n, uint32_t action) {
+  size_t len = 0;
+  out[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+  out[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, THIS_AUDIT_ARCH, 1, 0);
+  out[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  out[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+  for (size_t i = 0; i < n; i++)
+    out[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i],
+                                              (uint8_t)(n - i), 0);
+  out[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  out[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, action);
+  return len;
+}
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The caller has no child left: none running, none a zombie. */
+static void check_no_child_left(const char *what) {
+  int status;
+  pid_t pid = waitpid(-1, &status, WNOHANG);
+  CHECK(pid < 0 && errno == ECHILD, "%s: a child is left behind (waitpid: %d, status %#x)", what,
+        (int)pid, status);
+}
+
+/* No core file of the caller's memory from a child that dies by a signal. */
+static void no_core_dumps(void) {
+  struct rlimit none = {0, 0};
+  CHECK(setrlimit(RLIMIT_CORE, &none) == 0, "setrlimit: %s", strerror(errno));
+}
+
+/*
+ * Runs body in a helper process with a process group of its own and fails unless it ends,
+ * successfully, within `seconds`. A spawn that hangs cannot be ended by an alarm: the calling
+ * thread blocks every signal until its child has exec'd or died. On timeout the helper's group
+ * (the helper and the child that hangs it) is killed.
+ */
+static void run_within(int seconds, void (*body)(void)) {
+  pid_t pid = fork();
+  CHECK(pid >= 0, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    setpgid(0, 0);
+    body();
+    _exit(0);
+  }
+  setpgid(pid, pid);
+  double deadline = now_seconds() + seconds;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (now_seconds() > deadline) {
+      kill(-pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      CHECK(0, "the spawns did not return within %d s: a child hangs its caller", seconds);
+    }
+    usleep(10000);
+  }
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the helper ended with status %#x", status);
+}
+
+/* What the helper of a refused-exit case refuses: with all_exits, exit and kill as well as
+ * exit_group; the spawn flags. */
+static int all_exits;
+static uint32_t spawn_flags;
+
+/*
+ * A filter refuses execve and the child's ways out (exit_group; with all_exits also exit and
+ * kill) with EPERM. Without the fix the child spins for ever after the refused exit_group
+ * while its caller waits for it in CLONE_VFORK.
+ */
+static void spawn_with_exits_refused(void) {
+  long calls[] = {SYS_execve, SYS_exit_group, SYS_exit, SYS_kill};
+  struct sock_filter filter[16];
+  size_t len = filter_for(filter, calls, all_exits ? 4 : 2, SECCOMP_RET_ERRNO | EPERM);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.flags = spawn_flags;
+  a.seccomp_filter = filter;
+  a.seccomp_filter_len = len;
+  const char *args[] = {"exit", "0", NULL};
+  int32_t fds[] = {0, 1, 2};
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof want, "exec: %s: Operation not permitted", probe_path());
+  for (int round = 0; round < 20; round++) {
+    int pid = -1;
+    sprout_error err;
+    CHECK_FAILS(spawn_probe(&a, args, fds, 3, &pid, &err), &err, EPERM, SPROUT_STAGE_EXEC);
+    CHECK(!strcmp(err.message, want), "message \"%s\", not \"%s\"", err.message, want);
+    check_no_child_left("after the failed spawn");
+  }
+}
+
+static void check_refused_exit_still_ends_the_child(int all, uint32_t flags) {
+  need_root(); /* without no_new_privs the filter needs CAP_SYS_ADMIN */
+  no_core_dumps();
+  all_exits = all;
+  spawn_flags = flags;
+  run_within(10, spawn_with_exits_refused);
+}
+
+TEST(exit_group_refused_the_child_still_exits) {
+  check_refused_exit_still_ends_the_child(0, SPROUT_EXEC_NO_NEW_PRIVS);
+}
+
+TEST(every_exit_refused_the_child_still_dies) {
+  check_refused_exit_still_ends_the_child(1, SPROUT_EXEC_NO_NEW_PRIVS);
+}
+
+TEST(every_exit_refused_by_a_filter_installed_before_the_credentials) {
+  check_refused_exit_still_ends_the_child(1, 0);
+}
+
+int main(void) {
+  RUN(exit_group_refused_the_child_still_exits);
+  RUN(every_exit_refused_the_child_still_dies);
+  RUN(every_exit_refused_by_a_filter_installed_before_the_credentials);
+  return summary();
+}
