@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 /* Creates temp file `name` and opens it at exactly fd `at`; returns its path. */
@@ -364,6 +366,35 @@ TEST(close_range_missing_falls_back_to_proc_self_fd) { check_fds_closed_without_
 
 TEST(close_range_refused_falls_back_to_proc_self_fd) { check_fds_closed_without_close_range(EPERM); }
 
+/* With close_range refused and no /proc to list the fds from, the other fds cannot be closed:
+ * the spawn fails (stage FDS, naming what it could not do) rather than let them through. */
+TEST(without_close_range_or_proc_the_spawn_fails_closed) {
+  need_root();
+  CHECK(unshare(CLONE_NEWNS) == 0, "unshare: %s", strerror(errno));
+  CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0, "mount: %s", strerror(errno));
+  refuse_close_range(ENOSYS);
+  char *a_path = file_at("a", 7, 0); /* inheritable, and not in the layout */
+  CHECK(mount("none", "/proc", "tmpfs", 0, NULL) == 0, "mounting over /proc: %s", strerror(errno));
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"pause", NULL};
+  int32_t fds[] = {0, 1, 2};
+  int pid = 0;
+  sprout_error err;
+  int rc = spawn_probe(&a, args, fds, 3, &pid, &err);
+  CHECK(umount2("/proc", MNT_DETACH) == 0, "umount /proc: %s", strerror(errno));
+  if (rc == 0) {
+    await_exec(pid);
+    CHECK(0, "the spawn succeeded; the process has fds %s", proc_fd_list(pid));
+  }
+  CHECK(rc == -ENOENT && err.code == ENOENT && err.stage == SPROUT_STAGE_FDS,
+        "rc %d stage %s: %s", rc, sprout_stage_name(err.stage), err.message);
+  CHECK_MESSAGE_HAS(&err, "closing every fd from 3");
+  int status;
+  CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD, "a child was left behind");
+  (void)a_path;
+}
+
 /* One layout through a real spawn: the caller's fds 0-3 are four distinct files (3 is the
  * probe), fds[] a map from slots to them, and the program must hold exactly the slots asked,
  * each on the file asked, and never the exec fd (at 3 or 4) unless a slot names it. */
@@ -461,6 +492,7 @@ int main(void) {
   RUN(fds_other_threads_open_meanwhile_never_leak);
   RUN(close_range_missing_falls_back_to_proc_self_fd);
   RUN(close_range_refused_falls_back_to_proc_self_fd);
+  RUN(without_close_range_or_proc_the_spawn_fails_closed);
   temp_root_remove();
   return summary();
 }
