@@ -8,7 +8,8 @@
  * cannot leak into the next) with a time limit, and prints "ok", "not ok" or "ok ... # SKIP
  * reason" TAP-style; the last line is "N passed, M failed, K skipped", which the Rust runner
  * (tests/common/c.rs) reads: it fails on a skip unless SPROUT_TESTS_ALLOW_SKIP=1.
- * SPROUT_TEST_FILTER=TEXT runs only the tests whose name contains TEXT.
+ * SPROUT_TEST_FILTER=TEXT runs only the tests whose name contains TEXT;
+ * SPROUT_TEST_EXCLUDE=NAME,NAME,... runs all but those (neither is counted).
  * The probe program is at $SPROUT_PROBE (see probe.c).
  */
 #ifndef SPROUT_TEST_HARNESS_H
@@ -88,6 +89,10 @@ static inline void SKIP(const char *fmt, ...) {
 static inline void run_test(const char *name, void (*body)(void)) {
   const char *filter = getenv("SPROUT_TEST_FILTER");
   if (filter && *filter && !strstr(name, filter)) return;
+  const char *exclude = getenv("SPROUT_TEST_EXCLUDE");
+  size_t len = strlen(name);
+  for (const char *at = exclude; at && (at = strstr(at, name)) != NULL; at += len)
+    if ((at == exclude || at[-1] == ',') && (at[len] == ',' || at[len] == 0)) return;
   fflush(stdout);
   fflush(stderr);
   prctl(PR_SET_CHILD_SUBREAPER, 1);

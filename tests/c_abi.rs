@@ -4,7 +4,7 @@
 mod common;
 
 use common::c::{
-    build_c_test, run_c_test, run_c_test_with, run_c_tests, skip_unless_root, wrapped,
+    build_c_test, compile, run_c_test, run_c_test_with, run_c_tests, skip_unless_root, wrapped,
 };
 
 /// Fails when a c-tests/test_*.c file has no Rust test below, so none is forgotten.
@@ -104,4 +104,72 @@ fn bad_input() {
 #[test]
 fn exec_outcome() {
     run_c_test("exec_outcome");
+}
+
+/// What the C tests cannot check under c-tests/old_kernel.c, because the test itself (not the
+/// library) needs a system call the wrapper hides.
+const NEEDS_NEW_SYSCALLS_ITSELF: &[(&str, &[&str])] = &[
+    (
+        "core_table",
+        &[
+            // kernel_keeps_exit_status() opens a pidfd with pidfd_open.
+            "a_process_the_caller_reaped_gives_its_status_to_sprout_wait",
+            "a_wait_racing_the_callers_waitpid_gets_the_status",
+            "sigchld_ignored_exec_and_wait_still_return_the_status",
+            "sa_nocldwait_exec_and_wait_still_return_the_status",
+            "without_a_kept_status_wait_says_who_reaped_the_process",
+            "processes_reaped_behind_the_librarys_back_leave_the_table",
+            "signal_container_counts_only_processes_that_are_alive",
+            // A new process at a chosen pid: clone3 with set_tid.
+            "a_reused_pid_is_never_signalled",
+            "signals_without_pidfd_send_signal_enosys",
+            "signals_without_pidfd_send_signal_eperm",
+        ],
+    ),
+    // Asserts that the library uses clone3 after a refusal.
+    (
+        "namespaces",
+        &["a_refused_namespace_does_not_make_later_spawns_give_up_clone3"],
+    ),
+    // Asserts Seccomp: 0 in a process started without a filter.
+    (
+        "privileges",
+        &["seccomp_filter_makes_getppid_fail_with_its_errno"],
+    ),
+];
+
+/// Older kernels (issue 9): the C tests under c-tests/old_kernel.c, a seccomp filter that
+/// answers ENOSYS to clone3, close_range, pidfd_open and pidfd_send_signal (and ENOTTY to
+/// PIDFD_GET_INFO): every feature must work through its fallback (the legacy clone, the
+/// /proc/self/fd listing, kill() for a child not yet reaped), with the same results.
+#[test]
+fn older_kernels() {
+    if skip_unless_root("the C tests under a seccomp filter installed without no_new_privs") {
+        return;
+    }
+    let wrapper = compile("old_kernel.c", "old_kernel", &[]);
+    let wrapper = wrapper.to_str().unwrap();
+    for name in [
+        "core",
+        "core_fds",
+        "core_exec",
+        "core_table",
+        "namespaces",
+        "privileges",
+        "tty",
+        "bad_input",
+        "exec_outcome",
+    ] {
+        let excluded = NEEDS_NEW_SYSCALLS_ITSELF
+            .iter()
+            .filter(|(file, _)| *file == name)
+            .flat_map(|(_, tests)| tests.iter().copied())
+            .collect::<Vec<_>>()
+            .join(",");
+        let binary = build_c_test(name, &[]);
+        run_c_tests(
+            wrapped(&[wrapper], &binary).env("SPROUT_TEST_EXCLUDE", excluded),
+            &format!("test_{name} under old_kernel"),
+        );
+    }
 }
