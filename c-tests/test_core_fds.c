@@ -477,6 +477,92 @@ TEST(every_layout_of_four_fds_lands_where_asked_in_real_processes) {
   }
 }
 
+/* Lowers this process's soft RLIMIT_NOFILE (the hard limit stays). */
+static void set_soft_nofile(rlim_t soft) {
+  struct rlimit limit;
+  CHECK(getrlimit(RLIMIT_NOFILE, &limit) == 0, "getrlimit");
+  limit.rlim_cur = soft;
+  CHECK(setrlimit(RLIMIT_NOFILE, &limit) == 0, "setrlimit %llu: %s", (unsigned long long)soft,
+        strerror(errno));
+}
+
+TEST(a_layout_reusing_an_fd_in_place_needs_no_spare_fd_at_the_limit) {
+  /* Issue 9 defect 5: {63, 1, 1} under RLIMIT_NOFILE 64. Slot 2's source 1 is below its slot,
+   * but slot 1 keeps fd 1, so nothing needs a copy; sprout used to copy it to "highest source
+   * + 1" = 64, past the limit (EBADF naming fds[2]). The caller's 1 is a file here, so the
+   * probe's report lands there. */
+  char *a_path = file_at("a", 63, 1);
+  char *out_path = temp_path("out");
+  int saved = fcntl(1, F_DUPFD_CLOEXEC, 10);
+  CHECK(saved >= 0, "F_DUPFD: %s", strerror(errno));
+  file_at("out", 1, 0);
+  set_soft_nofile(64);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"report", "pause", NULL};
+  int32_t fds[] = {63, 1, 1};
+  int pid;
+  sprout_error err;
+  int rc = spawn_probe(&a, args, fds, 3, &pid, &err);
+  dup2(saved, 1);
+  CHECK(rc == 0, "spawn: %d (%s)", rc, err.message);
+  char *report = await_report_in(out_path);
+  CHECK(!strcmp(proc_fd_list(pid), "0 1 2"), "fds %s", proc_fd_list(pid));
+  CHECK_TARGET(pid, 0, a_path);
+  CHECK_TARGET(pid, 1, out_path);
+  CHECK_TARGET(pid, 2, out_path);
+  CHECK_REPORTED(report, 0, a_path);
+  kill_probe(pid);
+}
+
+TEST(a_swap_near_the_limit_parks_at_the_lowest_free_fd) {
+  /* Swapping 3 and 4 needs one copy; with fd 63 in the layout and RLIMIT_NOFILE 64 it used to
+   * go to fd 64 (EBADF); the lowest free fd from the slot count is far below the limit. */
+  char *a_path = file_at("a", 3, 1);
+  char *b_path = file_at("b", 4, 1);
+  char *c_path = file_at("c", 63, 1);
+  make_out_pipe();
+  set_soft_nofile(64);
+  int32_t fds[] = {63, out_w, 2, 4, 3};
+  int pid;
+  char *report = start_reporting(fds, 5, &pid);
+  CHECK(!strcmp(proc_fd_list(pid), "0 1 2 3 4"), "fds %s", proc_fd_list(pid));
+  CHECK_TARGET(pid, 0, c_path);
+  CHECK_TARGET(pid, 3, b_path);
+  CHECK_TARGET(pid, 4, a_path);
+  CHECK_REPORTED(report, 3, b_path);
+  CHECK_REPORTED(report, 4, a_path);
+  kill_probe(pid);
+  CHECK_TARGET(getpid(), 3, a_path);
+  CHECK_TARGET(getpid(), 4, b_path);
+}
+
+TEST(a_copy_that_finds_no_free_fd_names_its_slot_and_why) {
+  /* Every fd from 5 to the limit (64) open, and fd 2 free (the pidfd of the spawn takes it in
+   * the caller): the swap of 3 and 4 cannot copy fd 3 anywhere. */
+  file_at("a", 3, 1);
+  file_at("b", 4, 1);
+  set_soft_nofile(64);
+  close(2);
+  int filler;
+  while ((filler = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && filler < 63) {
+  }
+  CHECK(fcntl(63, F_GETFD) >= 0, "fd 63 is not open (last: %d, %s)", filler, strerror(errno));
+  close(2);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"exit", "0", NULL};
+  int32_t fds[] = {0, 1, -1, 4, 3};
+  int pid;
+  sprout_error err;
+  CHECK_FAILS(spawn_probe(&a, args, fds, 5, &pid, &err), &err, EMFILE, SPROUT_STAGE_FDS);
+  CHECK(!strcmp(err.message,
+                "fds: fds[4] = 3: copying it aside, as fds[3] takes fd 3 first: Too many open files"),
+        "message \"%s\"", err.message);
+  int status;
+  CHECK(waitpid(-1, &status, WNOHANG) < 0 && errno == ECHILD, "a child is left behind");
+}
+
 int main(void) {
   temp_root_create("core-fds");
   RUN(child_3_and_4_swap_the_callers_3_and_4);
@@ -493,6 +579,9 @@ int main(void) {
   RUN(close_range_missing_falls_back_to_proc_self_fd);
   RUN(close_range_refused_falls_back_to_proc_self_fd);
   RUN(without_close_range_or_proc_the_spawn_fails_closed);
+  RUN(a_layout_reusing_an_fd_in_place_needs_no_spare_fd_at_the_limit);
+  RUN(a_swap_near_the_limit_parks_at_the_lowest_free_fd);
+  RUN(a_copy_that_finds_no_free_fd_names_its_slot_and_why);
   temp_root_remove();
   return summary();
 }

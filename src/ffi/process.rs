@@ -55,7 +55,11 @@ pub extern "C" fn sprout_exec_args_init(args: *mut sprout_exec_args) {
 ///
 /// `fds[i]` is the caller's fd that becomes fd `i` in the new process, -1 leaves `i` closed;
 /// every other fd is closed, and the caller's fds and their flags are never changed. `fds` may
-/// be NULL when `fds_len` is 0: the process then starts with no open fds.
+/// be NULL when `fds_len` is 0: the process then starts with no open fds. Any permutation
+/// works within the caller's RLIMIT_NOFILE: a source that an earlier slot replaces first (a
+/// swap, a cycle) is first copied to the lowest free fd from `fds_len` up, which needs one
+/// free fd below the soft limit per such source (`-EMFILE`, stage FDS, naming the slot,
+/// otherwise); other layouts need no spare fd.
 ///
 /// When one of fds[0..2] is a terminal, the process gets it (unless `SPROUT_EXEC_NO_TTY` or
 /// `SPROUT_EXEC_NEW_SESSION`) and `out->tty` is its handle, in one of three ways:

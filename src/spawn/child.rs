@@ -24,7 +24,7 @@ use libc::c_int;
 pub(super) mod privileges;
 
 use super::clone::legacy_leftover;
-use super::plan::{ChildTty, Exec, Plan, SeccompWhen};
+use super::plan::{ChildTty, Exec, FdLayout, Plan, SeccompWhen};
 use super::report::{Report, SYNC_GO, SYNC_READY, SYNC_STARTED};
 use super::sys::sys;
 use crate::error::Stage;
@@ -61,6 +61,8 @@ impl<T> OnItem<T> for Result<T, i32> {
 
 /// The item reported when closing the remaining fds fails.
 pub(crate) const ITEM_CLOSE_REST: u32 = u32::MAX;
+/// Or'ed with the slot whose source could not be parked (see `FdLayout`).
+pub(crate) const ITEM_PARK: u32 = 1 << 31;
 /// Namespaces stage items other than a join (whose item is its index in `Spec::namespaces`):
 /// the unshare after the joins, the unshare that makes up for the legacy clone, the wait for
 /// the id maps.
@@ -398,13 +400,16 @@ fn lay_out_fds(ctx: &Context) -> Step {
     let sources = unsafe { std::slice::from_raw_parts_mut(ctx.fd_scratch, count) };
     let keep_cloexec_from = count - layout.cloexec_tail;
 
-    let mut park = layout.park;
-    for (slot, source) in sources.iter_mut().enumerate() {
-        if *source >= 0 && (*source as usize) < slot {
-            // SAFETY: dup3 on plain integers; `park` is above every fd the layout uses.
-            unsafe { sys!(libc::SYS_dup3, *source, park, libc::O_CLOEXEC) }.on(slot as u32)?;
-            *source = park;
-            park += 1;
+    for slot in 0..count {
+        if FdLayout::must_park(sources, slot) {
+            if let Some(source) = sources.get_mut(slot) {
+                // SAFETY: fcntl on plain integers: a close-on-exec copy of our own fd at the
+                // lowest free fd from `count` up (see `FdLayout`).
+                let parked =
+                    unsafe { sys!(libc::SYS_fcntl, *source, libc::F_DUPFD_CLOEXEC, count) }
+                        .on(ITEM_PARK | slot as u32)?;
+                *source = parked as RawFd;
+            }
         }
     }
     for (slot, &source) in sources.iter().enumerate() {

@@ -277,31 +277,30 @@ pub fn candidates(name: &[u8], env: &[CString]) -> Vec<CString> {
 
 /// The fd layout of the child: `sources[i]` is the caller's fd that becomes fd `i`, or -1.
 ///
-/// The child applies it in two passes (the algorithm of Go's forkAndExecInChild1):
-/// 1. every source that is below its own slot (`sources[i] < i`) is first copied above every
-///    fd involved, to `park`, `park + 1`, ... (close-on-exec);
+/// The child applies it in two passes (the algorithm of Go's forkAndExecInChild1, parking
+/// only what must be parked):
+/// 1. every source that a slot before its own would destroy (see `must_park`) is first copied
+///    out of the way with `F_DUPFD_CLOEXEC` from the slot count: the lowest free fd at or
+///    above it, which is never a slot and never a source still needed (those are open);
 /// 2. for each slot `i` in order: -1 closes `i`; a source equal to `i` only loses close-on-exec;
 ///    anything else is dup'ed onto `i`.
 ///
-/// Writing slot `i` in pass 2 can only destroy a source that a later slot `j > i` still needs
-/// if `sources[j] == i < j`, and pass 1 has already moved exactly those out of the way.
+/// Parking takes no more fds than the caller would need to build the layout itself: one per
+/// source that an earlier slot overwrites, at the lowest free numbers, so a layout works
+/// whenever the caller's RLIMIT_NOFILE leaves that many free (none for most layouts).
 /// When the program is run from an fd, that fd is one more slot at the end that keeps
 /// close-on-exec, so execveat can use it and the program never sees it.
 pub struct FdLayout {
     pub sources: Vec<RawFd>,
     /// How many of `sources`, from the end, keep close-on-exec (the exec fd).
     pub cloexec_tail: usize,
-    /// The first fd above every fd involved.
-    pub park: RawFd,
 }
 
 impl FdLayout {
     pub fn new(fds: &[Option<RawFd>], exec_fd: Option<RawFd>) -> FdLayout {
         let mut sources: Vec<RawFd> = fds.iter().map(|fd| fd.unwrap_or(-1)).collect();
         sources.extend(exec_fd);
-        let highest = sources.iter().copied().max().unwrap_or(-1);
         FdLayout {
-            park: highest.max(sources.len() as RawFd - 1) + 1,
             cloexec_tail: usize::from(exec_fd.is_some()),
             sources,
         }
@@ -310,6 +309,21 @@ impl FdLayout {
     /// The first fd the child closes everything from.
     pub fn close_from(&self) -> u32 {
         self.sources.len() as u32
+    }
+
+    /// Whether the source of `slot` must be parked before pass 2, given `sources` as pass 1
+    /// has left the slots before it: when it is the fd of an earlier slot (`source < slot`)
+    /// that pass 2 writes first, i.e. unless that slot keeps its own fd (`sources[source] ==
+    /// source`: only its close-on-exec flag changes). A source at or above its own slot is
+    /// still intact when its slot's turn comes.
+    #[inline(always)]
+    pub fn must_park(sources: &[RawFd], slot: usize) -> bool {
+        match sources.get(slot) {
+            Some(&source) if source >= 0 && (source as usize) < slot => {
+                sources.get(source as usize) != Some(&source)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -358,17 +372,19 @@ mod tests {
         assert_eq!(got.last(), Some(&cs("/bin/sh")));
     }
 
-    /// Applies a layout the way the child does, on a model fd table, and checks every slot
-    /// ends up holding the file its source held.
+    /// Applies a layout the way the child does, on a model fd table (fd -> (file, cloexec)):
+    /// parking at the lowest free fd at or above the slot count, as F_DUPFD_CLOEXEC does.
     fn apply(layout: &FdLayout, table: &mut std::collections::BTreeMap<RawFd, (char, bool)>) {
         let mut sources = layout.sources.clone();
-        let mut park = layout.park;
-        for (i, src) in sources.iter_mut().enumerate() {
-            if *src >= 0 && (*src as usize) < i {
-                let file = table[src].0;
+        for slot in 0..sources.len() {
+            if FdLayout::must_park(&sources, slot) {
+                let source = sources[slot];
+                let file = table[&source].0;
+                let park = (sources.len() as RawFd..)
+                    .find(|fd| !table.contains_key(fd))
+                    .unwrap();
                 table.insert(park, (file, true));
-                *src = park;
-                park += 1;
+                sources[slot] = park;
             }
         }
         for (i, &src) in sources.iter().enumerate() {
@@ -416,6 +432,24 @@ mod tests {
     }
 
     #[test]
+    fn only_sources_an_earlier_slot_overwrites_are_parked() {
+        let parked = |fds: &[RawFd]| {
+            let layout = FdLayout::new(&fds.iter().map(|&fd| Some(fd)).collect::<Vec<_>>(), None);
+            (0..fds.len())
+                .filter(|&slot| FdLayout::must_park(&layout.sources, slot))
+                .collect::<Vec<_>>()
+        };
+        // Slot 1 keeps fd 1, so slot 2 can still take it: no copy (issue 9, defect 5).
+        assert_eq!(parked(&[63, 1, 1]), Vec::<usize>::new());
+        assert_eq!(parked(&[0, 1, 2, 2, 1]), Vec::<usize>::new());
+        // A swap: slot 3 takes fd 3 before slot 4 reads it.
+        assert_eq!(parked(&[0, 1, 2, 4, 3]), [4]);
+        // Stdio rotated: 0 and 1 are overwritten before slots 1 and 2 read them.
+        assert_eq!(parked(&[1, 2, 0]), [2]);
+        assert_eq!(parked(&[2, 0, 1]), [1, 2]);
+    }
+
+    #[test]
     fn capability_sets_split_into_capset_words() {
         let words = capset_words(1 << 33 | 1, 1 << 40 | 1 << 33 | 3, 1 << 31);
         assert_eq!(
@@ -440,7 +474,6 @@ mod tests {
         let layout = FdLayout::new(&[Some(5), None, Some(2)], Some(9));
         assert_eq!(layout.sources, [5, -1, 2, 9]);
         assert_eq!(layout.cloexec_tail, 1);
-        assert_eq!(layout.park, 10);
         assert_eq!(layout.close_from(), 4);
     }
 }

@@ -7,7 +7,9 @@ use super::child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
 };
-use super::child::{ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_MAPS, ITEM_UNSHARE, search_goes_on};
+use super::child::{
+    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_MAPS, ITEM_PARK, ITEM_UNSHARE, search_goes_on,
+};
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan};
 use crate::error::{Error, Stage};
@@ -76,6 +78,15 @@ fn namespace_subject(plan: &Plan, item: u32) -> String {
     }
 }
 
+/// Slot `slot` of the fd layout and its source: `fds[i] = fd`, or the exec fd's slot.
+fn fd_slot(plan: &Plan, slot: u32) -> String {
+    match (plan.spec.fds.get(slot as usize), &plan.spec.program) {
+        (Some(Some(fd)), _) => format!("fds[{slot}] = {fd}"),
+        (None, Program::Fd(fd)) => format!("exec_fd {fd}"),
+        _ => format!("fd {slot}"),
+    }
+}
+
 /// What a failed stage failed on, in words.
 pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
     let spec = plan.spec;
@@ -83,13 +94,18 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
         Stage::Fds if item == ITEM_CLOSE_REST => {
             format!("closing every fd from {}", plan.fds.close_from())
         }
+        Stage::Fds if item & ITEM_PARK != 0 => {
+            // The source of this slot is the fd of an earlier slot, which takes it first.
+            let slot = item & !ITEM_PARK;
+            let source = plan.fds.sources.get(slot as usize).copied().unwrap_or(-1);
+            format!(
+                "{}: copying it aside, as fds[{source}] takes fd {source} first",
+                fd_slot(plan, slot)
+            )
+        }
         Stage::Fds => match spec.fds.get(item as usize) {
-            Some(Some(fd)) => format!("fds[{item}] = {fd}"),
             Some(None) => format!("fds[{item}] (closing)"),
-            None => match spec.program {
-                Program::Fd(fd) => format!("exec_fd {fd}"),
-                _ => format!("fd {item}"),
-            },
+            _ => fd_slot(plan, item),
         },
         Stage::Namespaces => namespace_subject(plan, item),
         Stage::Cgroup => match spec.cgroup {
