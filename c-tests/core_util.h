@@ -15,6 +15,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -252,6 +254,33 @@ static inline void refuse_clone3(int errno_) {
   CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
   CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
   CHECK(syscall(SYS_clone3, NULL, 0) == -1 && errno == errno_, "the filter does not refuse clone3");
+}
+
+/* The first version of the kernel's struct pidfd_info (linux/pidfd.h, 64 bytes), which the
+ * system headers here may predate. */
+struct pidfd_info_v0 {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+#define TEST_PIDFD_INFO_EXIT (1ULL << 3)
+#define TEST_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidfd_info_v0)
+
+/* Whether this kernel keeps the exit status of a reaped process for its pidfds (PIDFD_GET_INFO
+ * with PIDFD_INFO_EXIT, Linux 6.15), asked about a child of our own. */
+static inline int kernel_keeps_exit_status(void) {
+  pid_t child = fork();
+  CHECK(child >= 0, "fork");
+  if (child == 0) _exit(3);
+  int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+  CHECK(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+  int status;
+  CHECK(waitpid(child, &status, 0) == child, "waitpid");
+  struct pidfd_info_v0 info = {.mask = TEST_PIDFD_INFO_EXIT};
+  int kept = ioctl(pidfd, TEST_PIDFD_GET_INFO, &info) == 0 && (info.mask & TEST_PIDFD_INFO_EXIT) &&
+             info.exit_code == status;
+  close(pidfd);
+  return kept;
 }
 
 #endif

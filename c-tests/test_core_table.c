@@ -482,33 +482,6 @@ TEST(clone3_refused_falls_back_to_clone) { check_spawns_without_clone3(EPERM); }
 
 /* ---- Processes reaped behind the library's back, pid reuse, refused pidfd_send_signal ---- */
 
-/* The first version of the kernel's struct pidfd_info (linux/pidfd.h, 64 bytes), which the
- * system headers here may predate. */
-struct pidfd_info_v0 {
-  uint64_t mask, cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;
-};
-#define TEST_PIDFD_INFO_EXIT (1ULL << 3)
-#define TEST_PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidfd_info_v0)
-
-/* Whether this kernel keeps the exit status of a reaped process for its pidfds (PIDFD_GET_INFO
- * with PIDFD_INFO_EXIT, Linux 6.15), asked about a child of our own. */
-static int kernel_keeps_exit_status(void) {
-  pid_t child = fork();
-  CHECK(child >= 0, "fork");
-  if (child == 0) _exit(3);
-  int pidfd = (int)syscall(SYS_pidfd_open, child, 0);
-  CHECK(pidfd >= 0, "pidfd_open: %s", strerror(errno));
-  int status;
-  CHECK(waitpid(child, &status, 0) == child, "waitpid");
-  struct pidfd_info_v0 info = {.mask = TEST_PIDFD_INFO_EXIT};
-  int kept = ioctl(pidfd, TEST_PIDFD_GET_INFO, &info) == 0 && (info.mask & TEST_PIDFD_INFO_EXIT) &&
-             info.exit_code == status;
-  close(pidfd);
-  return kept;
-}
-
 /* Checks what sprout_wait says of pid, a process someone else reaped after it ended with
  * `status`: that status where the kernel keeps it, else -ECHILD naming who reaped it. Then the
  * process is forgotten. */

@@ -66,6 +66,12 @@ fn core_table() {
     run_c_test("core_table");
 }
 
+/// Hostile callers of the process table: 8 threads for 30 s, then 20,000 mixed spawns.
+#[test]
+fn table_stress() {
+    run_c_test("table_stress");
+}
+
 #[test]
 fn namespaces() {
     run_c_test("namespaces");
