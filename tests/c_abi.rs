@@ -118,15 +118,8 @@ const NEEDS_NEW_SYSCALLS_ITSELF: &[(&str, &[&str])] = &[
     (
         "core_table",
         &[
-            // kernel_keeps_exit_status() opens a pidfd with pidfd_open.
-            "a_process_the_caller_reaped_gives_its_status_to_sprout_wait",
-            "a_wait_racing_the_callers_waitpid_gets_the_status",
-            "sigchld_ignored_exec_and_wait_still_return_the_status",
-            "sa_nocldwait_exec_and_wait_still_return_the_status",
-            "without_a_kept_status_wait_says_who_reaped_the_process",
-            "processes_reaped_behind_the_librarys_back_leave_the_table",
-            "signal_container_counts_only_processes_that_are_alive",
-            // A new process at a chosen pid: clone3 with set_tid.
+            // A new process at a chosen pid: clone3 with set_tid. (Signals with
+            // pidfd_send_signal refused are what the whole run under old_kernel checks.)
             "a_reused_pid_is_never_signalled",
             "signals_without_pidfd_send_signal_enosys",
             "signals_without_pidfd_send_signal_eperm",
