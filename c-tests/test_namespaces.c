@@ -13,8 +13,10 @@
 #include <limits.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x80
@@ -829,6 +831,377 @@ NS_TEST(joining_the_callers_own_user_namespace_is_staying) {
   finish_ok(&p, report);
 }
 
+/* ---- steps that need the caller's privilege in its own user namespace ---- */
+
+/* Raising a hard limit, TIOCSCTTY on a write-only terminal and handing a terminal to another
+ * uid need capabilities in the initial user namespace, which a process in a new or joined user
+ * namespace has not: each must happen before it enters it, or be done by the parent. Each is
+ * checked in every way a spawn can enter a user namespace. */
+typedef struct userns_case {
+  const char *name;
+  int new_user, new_pid, maps, joined_net, joined_user;
+} userns_case;
+
+static const userns_case USERNS_CASES[] = {
+    {"no user namespace", 0, 0, 0, 0, 0},
+    {"new user namespace", 1, 0, 0, 0, 0},
+    {"new user and PID namespaces", 1, 1, 0, 0, 0},
+    {"new user namespace with maps", 1, 0, 1, 0, 0},
+    {"new user and PID namespaces with maps", 1, 1, 1, 0, 0},
+    {"new user namespace with maps and a joined net namespace", 1, 0, 1, 1, 0},
+    {"joined user namespace", 0, 0, 0, 0, 1},
+    {"joined user namespace and a new PID namespace", 0, 1, 0, 0, 1},
+};
+#define NUSERNS_CASES (sizeof USERNS_CASES / sizeof USERNS_CASES[0])
+
+/* The namespaces to join: a user namespace mapping 0-65535 to 100000-165535 (its holder
+ * started by sprout, which writes the maps), and a net namespace. */
+typedef struct userns_holders {
+  probe user;
+  holder net;
+  int user_fd, net_fd;
+} userns_holders;
+
+static void start_userns_holders(userns_holders *hs) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.uid_map = &BIG_MAP;
+  a.uid_map_len = 1;
+  a.gid_map = &BIG_MAP;
+  a.gid_map_len = 1;
+  sprout_namespace ns = {CLONE_NEWUSER, -1};
+  a.namespaces = &ns;
+  a.namespaces_len = 1;
+  const char *args[] = {"wait", NULL};
+  sprout_error err;
+  CHECK_OK(start_probe(&a, args, &hs->user, &err), &err);
+  hs->user_fd = open_ns(hs->user.pid, "user");
+  const char *opts[] = {"--net", NULL};
+  hs->net = start_holder(opts);
+  hs->net_fd = open_ns(hs->net.target, "net");
+}
+
+static void stop_userns_holders(userns_holders *hs) {
+  finish_probe(&hs->user);
+  stop_holder(&hs->net);
+}
+
+/* Sets a up for case c; ns must hold 3 entries. */
+static void enter_case(sprout_exec_args *a, const userns_case *c, const userns_holders *hs,
+                       sprout_namespace *ns) {
+  size_t n = 0;
+  if (c->new_user) ns[n++] = (sprout_namespace){CLONE_NEWUSER, -1};
+  if (c->joined_user) ns[n++] = (sprout_namespace){CLONE_NEWUSER, hs->user_fd};
+  if (c->new_pid) ns[n++] = (sprout_namespace){CLONE_NEWPID, -1};
+  if (c->joined_net) ns[n++] = (sprout_namespace){CLONE_NEWNET, hs->net_fd};
+  a->namespaces = ns;
+  a->namespaces_len = n;
+  a->uid_map = c->maps ? &BIG_MAP : NULL;
+  a->uid_map_len = c->maps ? 1 : 0;
+  a->gid_map = c->maps ? &BIG_MAP : NULL;
+  a->gid_map_len = c->maps ? 1 : 0;
+}
+
+/* The process is in the user namespace the case puts it in. */
+static void check_user_namespace(int pid, const userns_case *c, const userns_holders *hs) {
+  const char *user = ns_of(pid, "user");
+  if (c->joined_user)
+    CHECK(!strcmp(user, ns_of(hs->user.pid, "user")), "%s: not in the joined user namespace", c->name);
+  else if (c->new_user)
+    CHECK(strcmp(user, ns_of(0, "user")), "%s: no new user namespace", c->name);
+}
+
+/* "soft hard" of a /proc/PID/limits line. */
+static const char *proc_limit(int pid, const char *name) {
+  static char both[80];
+  char *limits = proc_file(pid, "limits");
+  CHECK(limits != NULL, "cannot read /proc/%d/limits", pid);
+  const char *line = strstr(limits, name);
+  char soft[32] = "", hard[32] = "";
+  CHECK(line && sscanf(line + strlen(name), "%31s %31s", soft, hard) == 2, "no '%s' in:\n%s", name,
+        limits);
+  snprintf(both, sizeof both, "%s %s", soft, hard);
+  free(limits);
+  return both;
+}
+
+/* Whether this process holds CAP_SYS_RESOURCE (some hosts leave it out of every bounding set). */
+static int holds_cap_sys_resource(void) {
+  char *status = read_file("/proc/self/status");
+  CHECK(status != NULL, "cannot read /proc/self/status");
+  unsigned long long effective = strtoull(field(status, "CapEff"), NULL, 16);
+  free(status);
+  return (effective >> 24) & 1;
+}
+
+/* Run by the test below as `test_namespaces --limits CASE` under strace. In user namespace
+ * case CASE: limits that lower or raise only a soft limit apply; a hard limit above the
+ * caller's is raised when the caller holds CAP_SYS_RESOURCE, and is otherwise refused at
+ * stage RLIMITS (its place, which only the trace shows then, is checked by the test). */
+static int limits_in_case(size_t index) {
+  CHECK(index < NUSERNS_CASES, "no case %zu", index);
+  const userns_case *c = &USERNS_CASES[index];
+  struct rlimit files = {64, 128};
+  CHECK(setrlimit(RLIMIT_NOFILE, &files) == 0, "setrlimit: %s", strerror(errno));
+  userns_holders hs;
+  start_userns_holders(&hs);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  sprout_namespace ns[3];
+  enter_case(&a, c, &hs, ns);
+  sprout_rlimit limits[] = {{.resource = RLIMIT_CORE, .soft = 0, .hard = 0},
+                            {.resource = RLIMIT_NOFILE, .soft = 100, .hard = 128}};
+  a.limits = limits;
+  a.limits_len = 2;
+  const char *args[] = {"wait", NULL};
+  probe p;
+  sprout_error err;
+  CHECK_OK(start_probe(&a, args, &p, &err), &err);
+  check_user_namespace(p.pid, c, &hs);
+  const char *got = proc_limit(p.pid, "Max open files");
+  CHECK(!strcmp(got, "100 128"), "%s: open files %s", c->name, got);
+  got = proc_limit(p.pid, "Max core file size");
+  CHECK(!strcmp(got, "0 0"), "%s: core file size %s", c->name, got);
+  finish_probe(&p);
+
+  limits[1].hard = 256;
+  int rc = start_probe(&a, args, &p, &err);
+  if (holds_cap_sys_resource()) {
+    CHECK(rc == 0, "%s: %d (%s)", c->name, rc, err.message);
+    check_user_namespace(p.pid, c, &hs);
+    got = proc_limit(p.pid, "Max open files");
+    CHECK(!strcmp(got, "100 256"), "%s: open files %s", c->name, got);
+    finish_probe(&p);
+  } else {
+    CHECK(rc == -EPERM && err.stage == SPROUT_STAGE_RLIMITS &&
+              strstr(err.message, "limits[1] RLIMIT_NOFILE soft 100 hard 256"),
+          "%s: %d (%s)", c->name, rc, err.message);
+  }
+  CHECK(getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur == 64 && files.rlim_max == 128,
+        "%s: the caller's own limit changed", c->name);
+  stop_userns_holders(&hs);
+  return 0;
+}
+
+static int has_pid(const int *pids, int n, int pid) {
+  for (int i = 0; i < n; i++)
+    if (pids[i] == pid) return 1;
+  return 0;
+}
+
+/* Checks a `strace -f` trace of limits_in_case: each prlimit64 that raises the hard limit to
+ * 256 is made by the parent on the child (prlimit64(PID, ...)), or by the child on itself
+ * while it is still in the caller's user namespace: before its own setns or unshare of a user
+ * namespace, and not in a process that clone created in a new one. Returns how many such
+ * calls there were. */
+static int check_raises_in_trace(char *trace, const char *name) {
+  enum { MAX = 4096 };
+  static char *lines[MAX];
+  int n = 0;
+  for (char *line = trace; line && *line && n < MAX;) {
+    lines[n++] = line;
+    line = strchr(line, '\n');
+    if (line) *line++ = 0;
+  }
+  /* Pass 1: the children of a clone3 with CLONE_NEWUSER. The child's pid is the result, on
+   * the clone3 line or on the "resumed" line that ends it, after the child's own lines. */
+  int born[MAX / 4], nborn = 0, pending[MAX / 4], newuser[MAX / 4], npending = 0;
+  for (int i = 0; i < n; i++) {
+    int pid = atoi(lines[i]);
+    const char *result = strstr(lines[i], ") = ");
+    if (strstr(lines[i], "clone3(") && npending < MAX / 4) {
+      pending[npending] = pid;
+      newuser[npending++] = strstr(lines[i], "CLONE_NEWUSER") != NULL;
+    }
+    if (result && (strstr(lines[i], "clone3(") || strstr(lines[i], "<... clone3 resumed>")))
+      for (int j = npending - 1; j >= 0; j--) {
+        if (pending[j] != pid) continue;
+        if (newuser[j] && nborn < MAX / 4) born[nborn++] = atoi(result + 4);
+        pending[j] = -1;
+        break;
+      }
+  }
+  /* Pass 2: the order of each process's own calls. */
+  int entered[MAX / 4], nentered = 0, raises = 0;
+  for (int i = 0; i < n; i++) {
+    const char *line = lines[i];
+    int pid = atoi(line);
+    if ((strstr(line, " setns(") || strstr(line, " unshare(")) && strstr(line, "CLONE_NEWUSER") &&
+        nentered < MAX / 4)
+      entered[nentered++] = pid;
+    if (!strstr(line, " prlimit64(") || !strstr(line, "rlim_max=256")) continue;
+    raises++;
+    if (!strstr(line, " prlimit64(0,")) continue; /* on another process: the parent's */
+    CHECK(!has_pid(entered, nentered, pid), "%s: %d raised its hard limit in the user namespace it "
+          "had entered:\n%s", name, pid, line);
+    CHECK(!has_pid(born, nborn, pid), "%s: %d raised its hard limit in the user namespace clone "
+          "created it in:\n%s", name, pid, line);
+  }
+  return raises;
+}
+
+/* Raising a hard limit needs CAP_SYS_RESOURCE in the initial user namespace, which a process
+ * in another has not: the child raises it before it enters a user namespace, or, when clone
+ * creates one along with a new PID namespace, the parent raises it on the child. Where the
+ * caller has no CAP_SYS_RESOURCE (this host drops it from every bounding set) the raise is
+ * refused wherever it is made: the trace still shows where it was. */
+NS_TEST(a_hard_limit_is_raised_before_the_user_namespace_is_entered) {
+  need_root();
+  char self[64];
+  snprintf(self, sizeof self, "/proc/%d/exe", getpid());
+  for (size_t i = 0; i < NUSERNS_CASES; i++) {
+    const userns_case *c = &USERNS_CASES[i];
+    char index[16], log_path[] = "/tmp/sprout-test-strace-XXXXXX";
+    snprintf(index, sizeof index, "%zu", i);
+    int log_fd = mkstemp(log_path);
+    CHECK(log_fd >= 0, "mkstemp: %s", strerror(errno));
+    close(log_fd);
+    int tracer = fork();
+    CHECK(tracer >= 0, "fork: %s", strerror(errno));
+    if (tracer == 0) {
+      const char *argv[] = {"strace", "-f", "-qq", "-o", log_path, "-e",
+                            "trace=prlimit64,setns,unshare,clone3", "-e", "signal=none", self,
+                            "--limits", index, NULL};
+      execvp("strace", (char *const *)argv);
+      _exit(127);
+    }
+    int status;
+    CHECK(waitpid(tracer, &status, 0) == tracer, "waitpid: %s", strerror(errno));
+    char *trace = read_file(log_path);
+    unlink(log_path);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) SKIP("strace is not installed");
+    CHECK(trace != NULL, "no trace");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the traced spawns failed (%#x)",
+          c->name, status);
+    int raises = check_raises_in_trace(trace, c->name);
+    CHECK(raises >= 1, "%s: no raise of the hard limit in the trace", c->name);
+    free(trace);
+  }
+}
+
+/* tty_nr of /proc/PID/stat for the terminal open on fd. */
+static int tty_nr_of(int fd) {
+  struct stat st;
+  CHECK(fstat(fd, &st) == 0, "fstat: %s", strerror(errno));
+  unsigned maj = major(st.st_rdev), min = minor(st.st_rdev);
+  return (int)((min & 0xffu) | (maj << 8) | ((min & ~0xffu) << 12));
+}
+
+/* The process leads its own session, whose controlling terminal is the one open on fd. */
+static void check_owns_terminal(int pid, int fd, const char *name) {
+  char *stat = proc_file(pid, "stat");
+  const char *after = stat ? strrchr(stat, ')') : NULL;
+  int pgrp = 0, session = 0, tty_nr = 0;
+  CHECK(after && sscanf(after + 2, "%*c %*d %d %d %d", &pgrp, &session, &tty_nr) == 3,
+        "%s: /proc/%d/stat: %s", name, pid, stat ? stat : "?");
+  CHECK(session == pid && pgrp == pid, "%s: session %d, group %d (pid %d)", name, session, pgrp, pid);
+  CHECK(tty_nr == tty_nr_of(fd), "%s: controlling terminal %#x, not %#x", name, tty_nr, tty_nr_of(fd));
+  free(stat);
+}
+
+/* Reads the master until `needle` shows up (at most 10 s); returns what was read. */
+static const char *read_terminal_until(int master, const char *needle) {
+  static char buf[8192];
+  size_t len = 0;
+  buf[0] = 0;
+  alarm(10);
+  while (!strstr(buf, needle) && len + 1 < sizeof buf) {
+    ssize_t n = read(master, buf + len, sizeof buf - len - 1);
+    CHECK(n > 0, "reading the terminal: %s; got:\n%s", n < 0 ? strerror(errno) : "EOF", buf);
+    buf[len += (size_t)n] = 0;
+  }
+  alarm(TEST_TIMEOUT_SECONDS);
+  return buf;
+}
+
+/* A fresh pty on stdio with credentials: the process gets it as its controlling terminal, and
+ * it is handed to the process's uid as seen outside (100000: uid 0 inside a namespace that maps
+ * 0 to 100000, or uid 100000 itself without one), so that the process can reopen it. */
+NS_TEST(a_terminal_is_handed_to_the_credentials_uid_whatever_user_namespace) {
+  need_root();
+  userns_holders hs;
+  start_userns_holders(&hs);
+  for (size_t i = 0; i < NUSERNS_CASES; i++) {
+    const userns_case *c = &USERNS_CASES[i];
+    if (c->new_user && !c->maps) continue; /* no id to give: credentials cannot apply */
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    sprout_namespace ns[3];
+    enter_case(&a, c, &hs, ns);
+    unsigned uid = c->new_user || c->joined_user ? 0 : 100000;
+    sprout_credentials creds = {uid, uid, NULL, 0};
+    a.credentials = &creds;
+    int m, s;
+    CHECK(sprout_openpty(&m, &s, 24, 80) == 0, "sprout_openpty");
+    const char *argv[] = {probe_path(), "reopen", "say", "ready", "pause", NULL};
+    a.argv = argv;
+    int32_t fds[3] = {s, s, s};
+    sprout_process proc;
+    sprout_error err;
+    int rc = sprout_exec_async(&a, fds, 3, &proc, &err);
+    CHECK(rc == 0, "%s: %d (%s)", c->name, rc, err.message);
+    const char *out = read_terminal_until(m, "ready");
+    CHECK(strstr(out, "reopen=ok"), "%s: the process cannot reopen its terminal:\n%s", c->name, out);
+    struct stat st;
+    CHECK(fstat(s, &st) == 0 && st.st_uid == 100000, "%s: the terminal belongs to uid %u", c->name,
+          (unsigned)st.st_uid);
+    check_owns_terminal(proc.pid, s, c->name);
+    check_user_namespace(proc.pid, c, &hs);
+    CHECK(sprout_signal(proc.pid, SIGKILL) == 0, "sprout_signal");
+    CHECK_OK(sprout_wait(proc.pid, 10000, NULL, &err), &err);
+    sprout_tty_release(proc.tty);
+    close(m);
+    close(s);
+  }
+  stop_userns_holders(&hs);
+}
+
+/* A terminal open write-only becomes a controlling terminal only for a holder of CAP_SYS_ADMIN
+ * in the initial user namespace: the process takes it before it enters its user namespace.
+ * The one case it cannot: clone creates the user namespace along with a new PID namespace
+ * (which it must own), so the process never has that privilege; the error says so. */
+NS_TEST(a_write_only_terminal_is_taken_before_the_user_namespace_is_entered) {
+  need_root();
+  userns_holders hs;
+  start_userns_holders(&hs);
+  for (size_t i = 0; i < NUSERNS_CASES; i++) {
+    const userns_case *c = &USERNS_CASES[i];
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    sprout_namespace ns[3];
+    enter_case(&a, c, &hs, ns);
+    int m, s;
+    CHECK(sprout_openpty(&m, &s, 24, 80) == 0, "sprout_openpty");
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", s);
+    int w = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    CHECK(w >= 0, "reopening the pty write-only: %s", strerror(errno));
+    const char *argv[] = {probe_path(), "say", "ready", "pause", NULL};
+    a.argv = argv;
+    int32_t fds[3] = {w, w, w};
+    sprout_process proc;
+    sprout_error err;
+    int rc = sprout_exec_async(&a, fds, 3, &proc, &err);
+    if (c->new_user && c->new_pid) {
+      CHECK(rc == -EPERM && err.stage == SPROUT_STAGE_TTY, "%s: %d (%s)", c->name, rc, err.message);
+      CHECK(strstr(err.message, "write-only") && strstr(err.message, "new PID namespace"),
+            "%s: the message does not say why: %s", c->name, err.message);
+    } else {
+      CHECK(rc == 0, "%s: %d (%s)", c->name, rc, err.message);
+      read_terminal_until(m, "ready");
+      check_owns_terminal(proc.pid, s, c->name);
+      check_user_namespace(proc.pid, c, &hs);
+      CHECK(sprout_signal(proc.pid, SIGKILL) == 0, "sprout_signal");
+      CHECK_OK(sprout_wait(proc.pid, 10000, NULL, &err), &err);
+      sprout_tty_release(proc.tty);
+    }
+    close(w);
+    close(m);
+    close(s);
+  }
+  stop_userns_holders(&hs);
+}
+
 /* ---- cgroups ---- */
 
 /* The cgroup2 hierarchy, found in /proc/self/mountinfo by need_cgroup2. */
@@ -1200,6 +1573,7 @@ NS_TEST(refuses_a_joined_time_namespace_with_id_maps) {
 
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "--switch-back")) return switch_back_under_injected_enomem(atoi(argv[2]));
+  if (argc == 3 && !strcmp(argv[1], "--limits")) return limits_in_case((size_t)atoi(argv[2]));
   RUN(new_mnt);
   RUN(new_uts);
   RUN(new_ipc);
@@ -1232,6 +1606,9 @@ int main(int argc, char **argv) {
   RUN(joined_user_namespace_owns_the_new_ones);
   RUN(new_user_namespace_with_a_joined_net_namespace);
   RUN(joining_the_callers_own_user_namespace_is_staying);
+  RUN(a_hard_limit_is_raised_before_the_user_namespace_is_entered);
+  RUN(a_terminal_is_handed_to_the_credentials_uid_whatever_user_namespace);
+  RUN(a_write_only_terminal_is_taken_before_the_user_namespace_is_entered);
   RUN(cgroup_placement);
   RUN(cgroup_placement_without_clone3);
   RUN(new_cgroup_namespace_is_rooted_at_the_cgroup);

@@ -135,7 +135,12 @@ typedef struct sprout_capabilities {
 
 // One resource limit, applied in the child only with prlimit64 on itself, first among the
 // privilege steps: before the credentials change, while the caller's CAP_SYS_RESOURCE (needed
-// to raise a hard limit) still holds. The caller's own limits never change.
+// to raise a hard limit) still holds. The caller's own limits never change. The kernel checks
+// CAP_SYS_RESOURCE in the initial user namespace, so in a new or joined user namespace a
+// hard limit above the caller's is raised before the process enters it: by the process itself
+// (a new user namespace without a new PID namespace is then created by unshare, not clone),
+// or, when clone creates the user namespace along with a new PID namespace (which it must
+// own), by the caller's thread with prlimit on the process while it waits (as runc does).
 //
 // An unknown resource, `soft > hard`, or one resource given twice is `-EINVAL`, stage ARGS; a
 // limit the kernel refuses (raising a hard limit without CAP_SYS_RESOURCE: `-EPERM`) fails
@@ -155,7 +160,9 @@ typedef struct sprout_rlimit {
 //   the others are owned by a new user namespace created in the same call). When the call
 //   joins a user namespace, or creates one and joins other namespaces, the new ones other than
 //   PID are created after the joins, so they are owned by the user namespace the process ends
-//   up in; a new PID namespace is then owned by the caller's.
+//   up in; a new PID namespace is then owned by the caller's. So are they when a new user
+//   namespace without a new PID namespace must wait for steps that need the caller's
+//   privilege (raising a hard limit, taking a write-only terminal; see `sprout_rlimit`).
 // - Joins: the user namespace first (it gives the privilege over the namespaces it owns, as
 //   `runc exec` does), then the others in the order given. Joining the caller's own user
 //   namespace is staying in it. A joined PID namespace holds the process under the next free
@@ -334,8 +341,15 @@ void sprout_exec_args_init(struct sprout_exec_args *args);
 //
 // Two different terminals among fds[0..2] are `-EINVAL`, stage ARGS. Without a terminal the
 // process stays in the caller's session and process group. When `credentials` are given, a
-// terminal of case 1 is handed to their uid (fchown, the group stays); the caller's own
-// terminal (case 2) never changes owner.
+// terminal of case 1 is handed to their uid (fchown, the group stays), once the process has
+// taken it; in another user namespace, to the id that namespace maps their uid to (nothing
+// when it maps none: the credentials then fail), by the caller's thread while the process
+// waits; not supported (`-EINVAL`, stage ARGS) together with a joined time namespace. The
+// caller's own terminal (case 2) never changes owner. The terminal is taken before the
+// process enters its namespaces, with the caller's privilege: a write-only terminal fd (for
+// which the kernel wants CAP_SYS_ADMIN in the initial user namespace) works whatever the
+// namespaces, except with a new user namespace created together with a new PID namespace,
+// where the process never holds that privilege (`-EPERM`, stage TTY).
 //
 // The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
 // library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller

@@ -239,14 +239,13 @@ impl Prepared {
                 format!("{}: a duplicate for the handle", subject()),
             )
         })?;
-        let slot_fd = slot as RawFd;
         let (child, session, previous_foreground) = match nix::sys::termios::tcgetsid(terminal) {
             Ok(sid) if Ok(sid) == nix::unistd::getsid(None) => {
                 let previous = nix::unistd::tcgetpgrp(terminal)
                     .unwrap_or_else(|_| nix::unistd::getpgrp())
                     .as_raw();
                 (
-                    ChildTty::CallerTerminal { slot: slot_fd },
+                    ChildTty::CallerTerminal { fd: caller_fd },
                     TtySession::Caller,
                     previous,
                 )
@@ -263,8 +262,10 @@ impl Prepared {
             }
             Err(Errno::ENOTTY) => (
                 ChildTty::OwnTerminal {
-                    slot: slot_fd,
+                    fd: caller_fd,
                     owner: spec.credentials.as_ref().map(|c| c.uid),
+                    write_only: nix::fcntl::fcntl(terminal, nix::fcntl::FcntlArg::F_GETFL)
+                        .is_ok_and(|flags| flags & libc::O_ACCMODE == libc::O_WRONLY),
                 },
                 TtySession::Own,
                 0,
@@ -315,10 +316,19 @@ impl Prepared {
         let fd = format!("fds[{}] = {}", pending.slot, pending.caller_fd);
         match TtyItem::from_u32(item) {
             Some(TtyItem::Setsid) => format!("{fd}: setsid"),
-            Some(TtyItem::TakeTerminal) if errno == libc::EPERM => format!(
-                "{fd}: TIOCSCTTY refused: the terminal is another session's controlling \
-                 terminal, which keeps it (or the fd is not open for reading)"
-            ),
+            Some(TtyItem::TakeTerminal) if errno == libc::EPERM => match &self.child {
+                ChildTty::OwnTerminal {
+                    write_only: true, ..
+                } => format!(
+                    "{fd}: TIOCSCTTY refused: another session's terminal, or a write-only fd \
+                     without CAP_SYS_ADMIN in the initial user namespace (none in a new user \
+                     namespace made with a new PID namespace)"
+                ),
+                _ => format!(
+                    "{fd}: TIOCSCTTY refused: the terminal is another session's controlling \
+                     terminal, which keeps it"
+                ),
+            },
             Some(TtyItem::TakeTerminal) => format!("{fd}: TIOCSCTTY"),
             Some(TtyItem::Owner) => match &self.child {
                 ChildTty::OwnTerminal {

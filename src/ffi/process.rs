@@ -74,8 +74,15 @@ pub extern "C" fn sprout_exec_args_init(args: *mut sprout_exec_args) {
 ///
 /// Two different terminals among fds[0..2] are `-EINVAL`, stage ARGS. Without a terminal the
 /// process stays in the caller's session and process group. When `credentials` are given, a
-/// terminal of case 1 is handed to their uid (fchown, the group stays); the caller's own
-/// terminal (case 2) never changes owner.
+/// terminal of case 1 is handed to their uid (fchown, the group stays), once the process has
+/// taken it; in another user namespace, to the id that namespace maps their uid to (nothing
+/// when it maps none: the credentials then fail), by the caller's thread while the process
+/// waits; not supported (`-EINVAL`, stage ARGS) together with a joined time namespace. The
+/// caller's own terminal (case 2) never changes owner. The terminal is taken before the
+/// process enters its namespaces, with the caller's privilege: a write-only terminal fd (for
+/// which the kernel wants CAP_SYS_ADMIN in the initial user namespace) works whatever the
+/// namespaces, except with a new user namespace created together with a new PID namespace,
+/// where the process never holds that privilege (`-EPERM`, stage TTY).
 ///
 /// The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
 /// library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller

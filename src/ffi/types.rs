@@ -90,7 +90,12 @@ pub struct sprout_capabilities {
 
 /// One resource limit, applied in the child only with prlimit64 on itself, first among the
 /// privilege steps: before the credentials change, while the caller's CAP_SYS_RESOURCE (needed
-/// to raise a hard limit) still holds. The caller's own limits never change.
+/// to raise a hard limit) still holds. The caller's own limits never change. The kernel checks
+/// CAP_SYS_RESOURCE in the initial user namespace, so in a new or joined user namespace a
+/// hard limit above the caller's is raised before the process enters it: by the process itself
+/// (a new user namespace without a new PID namespace is then created by unshare, not clone),
+/// or, when clone creates the user namespace along with a new PID namespace (which it must
+/// own), by the caller's thread with prlimit on the process while it waits (as runc does).
 ///
 /// An unknown resource, `soft > hard`, or one resource given twice is `-EINVAL`, stage ARGS; a
 /// limit the kernel refuses (raising a hard limit without CAP_SYS_RESOURCE: `-EPERM`) fails
@@ -111,7 +116,9 @@ pub struct sprout_rlimit {
 ///   the others are owned by a new user namespace created in the same call). When the call
 ///   joins a user namespace, or creates one and joins other namespaces, the new ones other than
 ///   PID are created after the joins, so they are owned by the user namespace the process ends
-///   up in; a new PID namespace is then owned by the caller's.
+///   up in; a new PID namespace is then owned by the caller's. So are they when a new user
+///   namespace without a new PID namespace must wait for steps that need the caller's
+///   privilege (raising a hard limit, taking a write-only terminal; see `sprout_rlimit`).
 /// - Joins: the user namespace first (it gives the privilege over the namespaces it owns, as
 ///   `runc exec` does), then the others in the order given. Joining the caller's own user
 ///   namespace is staying in it. A joined PID namespace holds the process under the next free

@@ -2,7 +2,7 @@
 //!
 //! This code runs in a process that shares the caller's memory and, without CLONE_SETTLS, the
 //! calling thread's TLS, while that thread is suspended (CLONE_VFORK) or, when the child waits
-//! for its id maps, running on beside it (see `namespaces::MapsHandshake`). (A child that joins
+//! for the parent's steps, running on beside it (see `namespaces::Handshake`). (A child that joins
 //! a time namespace runs on a copy of the caller's memory instead.) So it obeys the rules of
 //! posix_spawn's child:
 //! - only raw system calls (`sys!`): no libc wrapper, which could take a lock another thread of
@@ -65,10 +65,10 @@ pub(crate) const ITEM_CLOSE_REST: u32 = u32::MAX;
 pub(crate) const ITEM_PARK: u32 = 1 << 31;
 /// Namespaces stage items other than a join (whose item is its index in `Spec::namespaces`):
 /// the unshare after the joins, the unshare that makes up for the legacy clone, the wait for
-/// the id maps.
+/// the parent's steps.
 pub(crate) const ITEM_UNSHARE: u32 = u32::MAX - 1;
 pub(crate) const ITEM_LEGACY_UNSHARE: u32 = u32::MAX - 2;
-pub(crate) const ITEM_MAPS: u32 = u32::MAX - 3;
+pub(crate) const ITEM_WAIT: u32 = u32::MAX - 3;
 
 /// The child's entry point (see `clone::ChildEntry`).
 pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
@@ -131,18 +131,20 @@ fn run(ctx: &Context) -> Step {
         make_up_for_legacy_clone(ctx)?;
     }
 
+    // Session and terminal, on the caller's fd of the terminal, and the hard limits to raise:
+    // before the namespaces, while the caller's privilege in its own user namespace, which
+    // these need (TIOCSCTTY on a write-only fd CAP_SYS_ADMIN, fchown CAP_CHOWN, raising a
+    // hard limit CAP_SYS_RESOURCE), still holds: a joined or new user namespace takes it away.
+    // Every signal is still blocked, so the TIOCSPGRP of a background caller's child is not
+    // stopped by SIGTTOU.
+    report.enter(Stage::Tty);
+    set_up_terminal(plan)?;
+    privileges::raise_hard_limits(plan, report)?;
+
     enter_namespaces(ctx)?;
 
     report.enter(Stage::Fds);
     lay_out_fds(ctx)?;
-
-    // All of the terminal step comes after the fd layout: the terminal is then at the fd the
-    // program will have it at, wherever the layout moved the caller's fd, and setsid or
-    // setpgid earlier would gain nothing (no step in between depends on the session). It
-    // comes before the credentials change, while TIOCSCTTY on a write-only fd and fchown
-    // still have CAP_SYS_ADMIN and CAP_CHOWN.
-    report.enter(Stage::Tty);
-    set_up_terminal(plan)?;
 
     privileges::set_rlimits(plan, report)?;
 
@@ -215,19 +217,20 @@ fn set_up_terminal(plan: &Plan) -> Step {
         ChildTty::NewSession => {
             setsid()?;
         }
-        ChildTty::OwnTerminal { slot, owner } => {
+        ChildTty::OwnTerminal { fd, owner, .. } => {
             setsid()?;
-            if let Some(uid) = owner {
-                hand_over_terminal(slot, uid).on(TtyItem::Owner as u32)?;
-            }
             // Without force (0): the kernel refuses a terminal that is another session's
             // controlling terminal (EPERM), even to root, instead of taking it from that
             // session. Taking it also makes this process's group the foreground group.
             // SAFETY: an ioctl with integer arguments on our own fd.
-            unsafe { sys!(libc::SYS_ioctl, slot, libc::TIOCSCTTY, 0) }
+            unsafe { sys!(libc::SYS_ioctl, fd, libc::TIOCSCTTY, 0) }
                 .on(TtyItem::TakeTerminal as u32)?;
+            // Only once it is this session's: another session's terminal keeps its owner.
+            if let Some(uid) = owner {
+                hand_over_terminal(fd, uid).on(TtyItem::Owner as u32)?;
+            }
         }
-        ChildTty::CallerTerminal { slot } => {
+        ChildTty::CallerTerminal { fd } => {
             // SAFETY: setpgid and getpid take plain integers.
             unsafe { sys!(libc::SYS_setpgid, 0, 0) }.on(TtyItem::Setpgid as u32)?;
             let pgid =
@@ -236,7 +239,7 @@ fn set_up_terminal(plan: &Plan) -> Step {
             // that blocks SIGTTOU the kernel allows the change from the background instead
             // of stopping the group.
             // SAFETY: TIOCSPGRP reads one pid_t from this stack.
-            unsafe { sys!(libc::SYS_ioctl, slot, libc::TIOCSPGRP, &raw const pgid) }
+            unsafe { sys!(libc::SYS_ioctl, fd, libc::TIOCSPGRP, &raw const pgid) }
                 .on(TtyItem::Foreground as u32)?;
         }
     }
@@ -246,14 +249,14 @@ fn set_up_terminal(plan: &Plan) -> Step {
 /// fchown of the terminal to `uid`, as login and runc do, so that the process can still
 /// reopen it (/proc/self/fd/N) once its credentials change. The group stays (usually `tty`),
 /// and a terminal that is already `uid`'s is left alone.
-fn hand_over_terminal(slot: RawFd, uid: u32) -> Result<(), i32> {
+fn hand_over_terminal(fd: RawFd, uid: u32) -> Result<(), i32> {
     // SAFETY: an all-zero `struct stat` is valid plain data, on this stack.
     let mut stat: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstat fills the stat on this stack.
-    unsafe { sys!(libc::SYS_fstat, slot, &raw mut stat) }?;
+    unsafe { sys!(libc::SYS_fstat, fd, &raw mut stat) }?;
     if stat.st_uid != uid {
         // SAFETY: fchown with integers; a group of -1 leaves the group unchanged.
-        unsafe { sys!(libc::SYS_fchown, slot, uid, u32::MAX) }?;
+        unsafe { sys!(libc::SYS_fchown, fd, uid, u32::MAX) }?;
     }
     Ok(())
 }
@@ -298,7 +301,8 @@ fn move_into_cgroup(dir: RawFd) -> Result<(), i32> {
 /// See `namespaces::NamespacePlan` for what goes where.
 fn enter_namespaces(ctx: &Context) -> Step {
     let namespaces = &ctx.plan.namespaces;
-    if namespaces.joins.is_empty() && namespaces.unshare_flags == 0 && namespaces.maps.is_none() {
+    let steps = &ctx.plan.parent_steps;
+    if namespaces.joins.is_empty() && namespaces.unshare_flags == 0 && steps.is_none() {
         return Ok(());
     }
     ctx.report.enter(Stage::Namespaces);
@@ -310,21 +314,21 @@ fn enter_namespaces(ctx: &Context) -> Step {
         // SAFETY: unshare takes flags only.
         unsafe { sys!(libc::SYS_unshare, namespaces.unshare_flags) }.on(ITEM_UNSHARE)?;
     }
-    if namespaces.maps.is_some() {
-        wait_for_maps(ctx)?;
+    if let Some(steps) = steps {
+        wait_for_parent(ctx, steps.after_ready)?;
     }
     Ok(())
 }
 
-/// Waits until the parent has written the id maps of this process's new user namespace and
-/// says GO (see `namespaces::MapsHandshake`), first saying READY when this process created the
-/// namespace itself; exits if the parent says ABORT.
-fn wait_for_maps(ctx: &Context) -> Step {
+/// Waits until the parent has done its steps on this process (the id maps of its new user
+/// namespace, ...: see `namespaces::ParentSteps`) and says GO, first saying READY when the
+/// parent waits for that; exits if the parent says ABORT.
+fn wait_for_parent(ctx: &Context, say_ready: bool) -> Step {
     let sync = &ctx.report.sync;
     // Were the caller to die now, nobody would release this child: the parent-death signal
     // ends it instead. The credentials do not change while it is set, so it stays set.
     // SAFETY: prctl with integer arguments.
-    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL) }.on(ITEM_MAPS)?;
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL) }.on(ITEM_WAIT)?;
     if let Some(parent) = ctx.plan.parent_pid {
         // SAFETY: getppid takes no arguments.
         if unsafe { sys!(libc::SYS_getppid) } != Ok(parent as usize) {
@@ -334,7 +338,7 @@ fn wait_for_maps(ctx: &Context) -> Step {
     // SAFETY (every futex call): on a word of the shared report page, which the parent keeps
     // mapped until this child has exec'd or exited; shared (not private) futexes, as the
     // parent's.
-    if ctx.plan.namespaces.user_namespace_unshared() {
+    if say_ready {
         // Fails only if the parent has given its verdict (ABORT) already.
         let _ = sync.compare_exchange(
             SYNC_STARTED,
@@ -355,7 +359,7 @@ fn wait_for_maps(ctx: &Context) -> Step {
         }
     }
     // SAFETY: prctl with integer arguments.
-    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, 0) }.on(ITEM_MAPS)?;
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, 0) }.on(ITEM_WAIT)?;
     Ok(())
 }
 

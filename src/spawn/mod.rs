@@ -22,7 +22,7 @@ use crate::spec::Spec;
 use crate::tty::{Prepared, Tty};
 use child::{Context, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child};
-use namespaces::{MapsHandshake, PidNsSwitch};
+use namespaces::{Handshake, ParentFailure, PidNsSwitch};
 use plan::Plan;
 use report::Outcome;
 use subject::{clone_error, subject};
@@ -49,6 +49,15 @@ pub fn spawn(spec: &Spec) -> Result<Spawned> {
     spec.validate()?;
     let terminal = Prepared::for_spec(spec)?;
     let plan = Plan::new(spec, terminal.child);
+    if plan.namespaces.own_mm && plan.parent_steps.is_some() {
+        // Only the terminal's handover can get here (id maps with a joined time namespace are
+        // refused earlier): the parent's steps need a child that shares its memory.
+        return Err(Error::args(
+            Errno::EINVAL,
+            "handing the terminal to credentials.uid in a joined user namespace while joining a \
+             time namespace is not supported",
+        ));
+    }
     let area = SpawnArea::take().map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))?;
     let result = spawn_on(&plan, &area, &terminal);
     area.put_back();
@@ -69,8 +78,8 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
     };
     let namespaces = &plan.namespaces;
     let mut flags = namespaces.clone_flags | (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
-    if namespaces.maps.is_some() {
-        // The parent writes the maps while the child waits (see MapsHandshake).
+    if plan.parent_steps.is_some() {
+        // The parent works on the child while it waits (see Handshake).
         flags &= !(libc::CLONE_VFORK as u64);
     }
     if namespaces.own_mm {
@@ -79,8 +88,8 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
     let request = CloneRequest {
         flags,
         cgroup: plan.spec.cgroup,
-        child_tid: namespaces
-            .maps
+        child_tid: plan
+            .parent_steps
             .as_ref()
             .map(|_| NonNull::from(&report.sync).cast()),
     };
@@ -97,7 +106,7 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
         // SAFETY: `child_main` follows the rules of a CLONE_VM child (see child.rs). The
         // context, the plan, the scratch array and the area outlive its use of them: with
         // CLONE_VFORK this call returns only once the child has exec'd or exited, and without
-        // it (id maps) the MapsHandshake made right after does not end, even when unwinding,
+        // it (parent steps) the Handshake made right after does not end, even when unwinding,
         // before the child has.
         let cloned = unsafe {
             clone_child(
@@ -107,24 +116,25 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
                 (&raw const context).cast_mut().cast::<c_void>(),
             )
         };
-        let handshake = match (&cloned, &namespaces.maps) {
-            (Ok(_), Some(_)) => Some(MapsHandshake::new(report)),
+        let handshake = match (&cloned, &plan.parent_steps) {
+            (Ok(_), Some(_)) => Some(Handshake::new(report)),
             _ => None,
         };
         if let Some(pid_switch) = pid_switch {
             pid_switch.leave();
         }
         let cloned = cloned.map_err(|errno| clone_error(plan, errno))?;
-        let released = match (handshake, &namespaces.maps) {
-            (Some(handshake), Some(maps)) => handshake.run(
-                cloned.pid,
-                plan.spec,
-                maps,
-                namespaces.user_namespace_unshared(),
-            ),
+        let released = match (handshake, &plan.parent_steps) {
+            (Some(handshake), Some(steps)) => handshake.run(cloned.pid, plan.spec, steps),
             _ => Ok(()),
         };
-        if let Err(error) = released {
+        if let Err(failure) = released {
+            let error = match failure {
+                ParentFailure::Maps(error) => error,
+                ParentFailure::Step(step) => {
+                    describe(plan, terminal, step.stage, step.errno, step.item)
+                }
+            };
             let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
             reap(&cloned.pidfd);
             return Err(error);
@@ -144,11 +154,13 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
         Outcome::Failed { stage, errno, item } => {
             reap(&cloned.pidfd);
             terminal.undo(cloned.pid);
-            let subject = match stage {
-                Stage::Tty => terminal.subject(item, errno),
-                _ => subject(plan, stage, errno, item),
-            };
-            Err(Error::new(stage, Errno::from_raw(errno), subject))
+            Err(describe(
+                plan,
+                terminal,
+                stage,
+                Errno::from_raw(errno),
+                item,
+            ))
         }
         Outcome::Died { stage } => {
             let status = reap(&cloned.pidfd);
@@ -160,6 +172,15 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
             ))
         }
     }
+}
+
+/// The error of a step that failed at `stage` on `item`, in the child or the parent.
+fn describe(plan: &Plan, terminal: &Prepared, stage: Stage, errno: Errno, item: u32) -> Error {
+    let subject = match stage {
+        Stage::Tty => terminal.subject(item, errno as i32),
+        _ => subject(plan, stage, errno as i32, item),
+    };
+    Error::new(stage, errno, subject)
 }
 
 /// Waits for a child that failed before exec and returns its raw wait status.

@@ -17,7 +17,9 @@
 //! - A joined time namespace can only be entered by a process that shares its memory with no
 //!   other (the kernel answers EUSERS otherwise), so that spawn runs without CLONE_VM.
 //! - A new user namespace with id maps: the parent writes /proc/PID/uid_map, setgroups and
-//!   gid_map while the child waits on a futex in the report page (`MapsHandshake`).
+//!   gid_map while the child waits on a futex in the report page (`Handshake`). The parent
+//!   also does there what needs the caller's privilege in its own user namespace once the
+//!   child is in another (`ParentSteps`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -31,6 +33,8 @@ use crate::namespaces::{MapWriter, map_culprit, map_text, parse_map};
 use crate::procfs::{status_field, thread_status};
 use crate::spec::Spec;
 
+use super::TtyItem;
+use super::plan::RlimitStep;
 use super::report::{Report, SYNC_ABORT, SYNC_GO, SYNC_READY, SYNC_STARTED};
 
 /// One setns the child (or, for PID, the calling thread) makes.
@@ -59,14 +63,15 @@ pub struct NamespacePlan {
     pub unshare_flags: u64,
     /// The PID namespace the calling thread enters around clone.
     pub pid_join: Option<Join>,
-    /// The id maps of a new user namespace; the child waits for them.
-    pub maps: Option<Maps>,
     /// The child must not share the caller's memory (a joined time namespace).
     pub own_mm: bool,
 }
 
 impl NamespacePlan {
-    pub fn new(spec: &Spec) -> NamespacePlan {
+    /// `privileged_first`: the child has steps to take with the caller's privilege before it
+    /// enters a new user namespace, so clone must not create it unless it has to (along with
+    /// a new PID namespace, which must be owned by it).
+    pub fn new(spec: &Spec, privileged_first: bool) -> NamespacePlan {
         let mut plan = NamespacePlan::default();
         let mut new: u64 = 0;
         let mut user_join = None;
@@ -94,7 +99,10 @@ impl NamespacePlan {
             }
         }
         let new_user = new & libc::CLONE_NEWUSER as u64 != 0;
-        let create_late = user_join.is_some() || (new_user && !others.is_empty());
+        let new_pid = new & libc::CLONE_NEWPID as u64 != 0;
+        let create_late = user_join.is_some()
+            || (new_user && !others.is_empty())
+            || (new_user && !new_pid && privileged_first);
         if create_late {
             plan.clone_flags = new & libc::CLONE_NEWPID as u64;
             plan.unshare_flags = new & !(libc::CLONE_NEWPID as u64);
@@ -102,25 +110,43 @@ impl NamespacePlan {
             plan.clone_flags = new;
         }
         plan.joins = user_join.into_iter().chain(others).collect();
-        if new_user && (!spec.uid_map.is_empty() || !spec.gid_map.is_empty()) {
-            plan.maps = Some(Maps {
-                uid: map_text(&spec.uid_map),
-                gid: map_text(&spec.gid_map),
-            });
-        }
         plan
     }
 
-    /// Whether the child creates its new user namespace itself (unshare after its joins),
-    /// rather than clone.
-    pub fn user_namespace_unshared(&self) -> bool {
-        self.unshare_flags & libc::CLONE_NEWUSER as u64 != 0
+    /// Whether the process ends up in another user namespace than the caller's.
+    pub fn enters_user_namespace(&self) -> bool {
+        (self.clone_flags | self.unshare_flags) & libc::CLONE_NEWUSER as u64 != 0
+            || self.joins_user_namespace()
+    }
+
+    /// Whether the child joins a user namespace (other than the caller's own).
+    pub fn joins_user_namespace(&self) -> bool {
+        self.joins
+            .iter()
+            .any(|join| join.kind == libc::CLONE_NEWUSER)
+    }
+
+    /// Whether clone creates the process in a new user namespace.
+    pub fn user_namespace_cloned(&self) -> bool {
+        self.clone_flags & libc::CLONE_NEWUSER as u64 != 0
     }
 
     /// Whether the process is created in a new PID namespace.
     pub fn new_pid(&self) -> bool {
         self.clone_flags & libc::CLONE_NEWPID as u64 != 0
     }
+}
+
+/// The id maps of `spec`'s new user namespace, if it has both.
+pub fn id_maps(spec: &Spec) -> Option<Maps> {
+    let new_user = spec
+        .namespaces
+        .iter()
+        .any(|ns| ns.kind == libc::CLONE_NEWUSER && ns.fd.is_none());
+    (new_user && (!spec.uid_map.is_empty() || !spec.gid_map.is_empty())).then(|| Maps {
+        uid: map_text(&spec.uid_map),
+        gid: map_text(&spec.gid_map),
+    })
 }
 
 /// Whether `fd` is the user namespace the caller is in.
@@ -149,7 +175,8 @@ fn path_identity(path: &std::ffi::CStr) -> Option<(u64, u64)> {
 /// caller's death the child is reparented inside that namespace, so getppid() changes then).
 /// None when nothing can tell: the child is pid 1 of a new PID namespace, and stays parented
 /// outside it.
-pub fn parent_pid(spec: &Spec, namespaces: &NamespacePlan) -> Option<i32> {
+/// `child_waits`: the child waits for the parent (see `ParentSteps`), and checks it lives.
+pub fn parent_pid(spec: &Spec, namespaces: &NamespacePlan, child_waits: bool) -> Option<i32> {
     let me = std::process::id() as i32;
     if namespaces.new_pid() {
         return None;
@@ -157,7 +184,7 @@ pub fn parent_pid(spec: &Spec, namespaces: &NamespacePlan) -> Option<i32> {
     let children_ns = match &namespaces.pid_join {
         Some(join) => fd_identity(join.fd),
         // A caller that entered a PID namespace with setns itself sends its children there.
-        None if spec.parent_death_signal != 0 || namespaces.maps.is_some() => {
+        None if spec.parent_death_signal != 0 || child_waits => {
             path_identity(c"/proc/thread-self/ns/pid_for_children")
         }
         None => return Some(me),
@@ -243,42 +270,140 @@ fn io_errno(error: &std::io::Error) -> Errno {
     Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO))
 }
 
-/// The parent's half of the wait for id maps. The child is started with CLONE_VM but without
-/// CLONE_VFORK, so this thread runs on: it writes the maps as soon as the child's user
-/// namespace exists (at once when clone created it; when the child creates it with unshare
-/// after its joins, once the child says READY), says GO, or ABORT when the kernel refused
-/// them, and waits until the kernel zeroes the word (CLONE_CHILD_CLEARTID), which happens when
-/// the child execs or exits: exactly where CLONE_VFORK would have let the parent go. The child
-/// meanwhile waits for the verdict on the same word. In the common case the extra cost is the
-/// map writes, and a futex wake when the child got to its wait first.
+/// What the parent does on the child while the child waits for it, right after the child
+/// entered its namespaces: each step needs the caller's privilege in its own user namespace
+/// (or, for the maps, the parent's view of the new one), which the child no longer has there.
+pub struct ParentSteps {
+    /// Wait until the child says READY first: it creates or joins its user namespace itself,
+    /// or has just taken its terminal, which is handed over only then.
+    pub after_ready: bool,
+    /// The id maps of a new user namespace.
+    pub maps: Option<Maps>,
+    /// The terminal to hand to the credentials' uid, as the child's user namespace maps it.
+    pub terminal: Option<Handover>,
+    /// Hard limits to raise (prlimit on the child): clone put the child in its new user
+    /// namespace from its first instruction, where CAP_SYS_RESOURCE (checked in the initial
+    /// user namespace) is not the child's.
+    pub raises: Vec<RlimitStep>,
+}
+
+/// fchown of a terminal to the id outside that a user namespace maps `uid` to.
+pub struct Handover {
+    /// The caller's fd of the terminal: the same file as the child's.
+    pub fd: RawFd,
+    /// The uid inside the child's user namespace (`credentials.uid`).
+    pub uid: u32,
+}
+
+/// A parent step the kernel refused: the stage and item, as the child would report them.
+pub struct StepFailure {
+    pub stage: Stage,
+    pub errno: Errno,
+    pub item: u32,
+}
+
+impl ParentSteps {
+    /// Does the steps on the child `pid`. An error of the maps is complete; other steps say
+    /// what failed as the child would.
+    fn run(&self, pid: i32, spec: &Spec) -> std::result::Result<(), ParentFailure> {
+        if let Some(maps) = &self.maps {
+            write_maps(pid, spec, maps).map_err(ParentFailure::Maps)?;
+        }
+        if let Some(handover) = &self.terminal {
+            handover.run(pid).map_err(|errno| {
+                ParentFailure::Step(StepFailure {
+                    stage: Stage::Tty,
+                    errno,
+                    item: TtyItem::Owner as u32,
+                })
+            })?;
+        }
+        for raise in &self.raises {
+            // SAFETY: prlimit64 on the child, which waits; the new limit lives in the plan.
+            if unsafe {
+                libc::prlimit64(pid, raise.resource as _, &raise.value, std::ptr::null_mut())
+            } < 0
+            {
+                return Err(ParentFailure::Step(StepFailure {
+                    stage: Stage::Rlimits,
+                    errno: Errno::last(),
+                    item: raise.index,
+                }));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why the parent's steps failed.
+pub enum ParentFailure {
+    Maps(Error),
+    Step(StepFailure),
+}
+
+impl Handover {
+    /// Hands the terminal to the id the user namespace of `pid` maps `uid` to, as its
+    /// /proc/PID/uid_map shows it to this process (ids of the caller's namespace). Nothing is
+    /// done when the namespace does not map `uid`: the credentials fail then (EINVAL).
+    fn run(&self, pid: i32) -> std::result::Result<(), Errno> {
+        let text =
+            std::fs::read_to_string(format!("/proc/{pid}/uid_map")).map_err(|e| io_errno(&e))?;
+        let Some(outside) = parse_map(&text).iter().find_map(|line| {
+            let offset = self.uid.checked_sub(line.inside)?;
+            (offset < line.count).then(|| line.outside.checked_add(offset))?
+        }) else {
+            return Ok(());
+        };
+        // SAFETY: the caller's fd, borrowed for these two calls.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd) };
+        if nix::sys::stat::fstat(fd)?.st_uid != outside {
+            nix::unistd::fchown(fd, Some(nix::unistd::Uid::from_raw(outside)), None)?;
+        }
+        Ok(())
+    }
+}
+
+/// The parent's half of the wait: the child is started with CLONE_VM but without CLONE_VFORK,
+/// so this thread runs on. It does `ParentSteps` as soon as it can (at once when clone
+/// created the child's user namespace, else once the child says READY), says GO, or ABORT when
+/// the kernel refused one, and waits until the kernel zeroes the word (CLONE_CHILD_CLEARTID),
+/// which happens when the child execs or exits: exactly where CLONE_VFORK would have let the
+/// parent go. The child meanwhile waits for the verdict on the same word. In the common case
+/// (id maps) the extra cost is the map writes, and a futex wake when the child got to its wait
+/// first.
 ///
 /// Until then the child runs on the spawn area's stack and reads the plan and the context in
 /// the caller's memory: this thread must keep all three alive and untouched, which is why
 /// dropping a handshake that did not finish (a panic) still aborts the child and waits for it.
-pub struct MapsHandshake<'a> {
+pub struct Handshake<'a> {
     sync: &'a AtomicU32,
     finished: bool,
 }
 
-impl<'a> MapsHandshake<'a> {
-    pub fn new(report: &'a Report) -> MapsHandshake<'a> {
-        MapsHandshake {
+impl<'a> Handshake<'a> {
+    pub fn new(report: &'a Report) -> Handshake<'a> {
+        Handshake {
             sync: &report.sync,
             finished: false,
         }
     }
 
-    /// Writes the maps of the child `pid`, releases it, and returns once it has exec'd or
-    /// exited. Err only when the maps were refused (the child is then told to exit); a child
+    /// Does `steps` on the child `pid`, releases it, and returns once it has exec'd or
+    /// exited. Err only when a step was refused (the child is then told to exit); a child
     /// that ended on its own before it was told failed for a reason its report gives.
-    pub fn run(mut self, pid: i32, spec: &Spec, maps: &Maps, created_by_child: bool) -> Result<()> {
-        if created_by_child && wait_while(self.sync, SYNC_STARTED) != SYNC_READY {
+    pub fn run(
+        mut self,
+        pid: i32,
+        spec: &Spec,
+        steps: &ParentSteps,
+    ) -> std::result::Result<(), ParentFailure> {
+        if steps.after_ready && wait_while(self.sync, SYNC_STARTED) != SYNC_READY {
             self.finish(SYNC_ABORT);
             return Ok(());
         }
-        let written = write_maps(pid, spec, maps);
-        let told = self.finish(if written.is_ok() { SYNC_GO } else { SYNC_ABORT });
-        if told { written } else { Ok(()) }
+        let done = steps.run(pid, spec);
+        let told = self.finish(if done.is_ok() { SYNC_GO } else { SYNC_ABORT });
+        if told { done } else { Ok(()) }
     }
 
     /// Tells the child `verdict` unless it is gone already, then waits until it has exec'd or
@@ -310,7 +435,7 @@ impl<'a> MapsHandshake<'a> {
     }
 }
 
-impl Drop for MapsHandshake<'_> {
+impl Drop for Handshake<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.finish(SYNC_ABORT);

@@ -6,7 +6,7 @@
 use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
-use super::namespaces::{NamespacePlan, parent_pid};
+use super::namespaces::{Handover, NamespacePlan, ParentSteps, id_maps, parent_pid};
 use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
@@ -33,26 +33,36 @@ pub struct Plan<'a> {
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
     pub rlimits: Vec<RlimitStep>,
+    /// Hard limits the child raises before it enters its user namespace (see `hard_raises`).
+    pub early_raises: Vec<RlimitStep>,
     pub capabilities: Option<CapabilitySteps>,
     pub seccomp: Option<SeccompStep>,
     pub namespaces: NamespacePlan,
+    /// What the parent does on the child while it waits, if anything (see `ParentSteps`).
+    pub parent_steps: Option<ParentSteps>,
     /// Session, process group and terminal, as `tty::Prepared` decided.
     pub tty: ChildTty,
 }
 
-/// What the child does about its session and terminal. `slot` is the terminal's fd in the
-/// child, after the fd layout.
+/// What the child does about its session and terminal. `fd` is the caller's fd of the
+/// terminal: the child does this first, before its namespaces and its fd layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChildTty {
     /// Stay in the caller's session and process group.
     Stay,
     /// setsid, and no controlling terminal.
     NewSession,
-    /// Case 1: setsid, fchown the terminal to `owner` (a credentials change), TIOCSCTTY
-    /// without force.
-    OwnTerminal { slot: RawFd, owner: Option<u32> },
+    /// Case 1: setsid, TIOCSCTTY without force (on a write-only fd the kernel wants
+    /// CAP_SYS_ADMIN for it), then fchown of the terminal to `owner` (a credentials change).
+    /// When the process enters a user namespace the parent hands the terminal over instead
+    /// (see `ParentSteps`), and `owner` is None here.
+    OwnTerminal {
+        fd: RawFd,
+        owner: Option<u32>,
+        write_only: bool,
+    },
     /// Case 2: setpgid(0, 0), then TIOCSPGRP to the new group.
-    CallerTerminal { slot: RawFd },
+    CallerTerminal { fd: RawFd },
 }
 
 impl<'a> Plan<'a> {
@@ -68,18 +78,20 @@ impl<'a> Plan<'a> {
             Program::Fd(fd) => Some(fd),
             _ => None,
         };
-        let namespaces = NamespacePlan::new(spec);
+        let around = UserNamespaceSteps::new(spec, tty);
         Plan {
             spec,
             argv: null_terminated(&spec.argv),
             envp: null_terminated(env),
             exec,
             fds: FdLayout::new(&spec.fds, exec_source),
-            parent_pid: parent_pid(spec, &namespaces),
+            parent_pid: parent_pid(spec, &around.namespaces, around.parent_steps.is_some()),
             rlimits: spec
                 .rlimits
                 .iter()
-                .map(|limit| RlimitStep {
+                .enumerate()
+                .map(|(index, limit)| RlimitStep {
+                    index: index as u32,
                     resource: limit.resource as u32,
                     value: libc::rlimit64 {
                         rlim_cur: limit.soft,
@@ -87,6 +99,7 @@ impl<'a> Plan<'a> {
                     },
                 })
                 .collect(),
+            early_raises: around.early_raises,
             capabilities: spec.capabilities.map(|caps| CapabilitySteps {
                 bounding_drops: BoundingDrops::new(
                     !caps.bounding & capability_mask(last_capability()),
@@ -110,17 +123,126 @@ impl<'a> Plan<'a> {
                     SeccompWhen::BeforeCredentials
                 },
             }),
-            tty,
-            namespaces,
+            tty: around.tty,
+            namespaces: around.namespaces,
+            parent_steps: around.parent_steps,
         }
     }
 }
 
-/// One prlimit64 call on the child itself.
+/// Where the steps that need the caller's privilege in its own user namespace are done, which
+/// a process in another user namespace lacks (the kernel checks them in the initial one):
+/// raising a hard limit (CAP_SYS_RESOURCE), TIOCSCTTY on a write-only terminal
+/// (CAP_SYS_ADMIN), fchown of the terminal (CAP_CHOWN). The child does the first two before it
+/// enters its user namespace; when clone creates that namespace along with a new PID
+/// namespace, the process is in it from its first instruction, and the parent raises the
+/// limits (prlimit on the child) while the child waits. The terminal is handed over by the
+/// parent whenever the process changes user namespace: the uid it gets there is only known
+/// from the namespace's map.
+struct UserNamespaceSteps {
+    namespaces: NamespacePlan,
+    tty: ChildTty,
+    early_raises: Vec<RlimitStep>,
+    parent_steps: Option<ParentSteps>,
+}
+
+impl UserNamespaceSteps {
+    fn new(spec: &Spec, tty: ChildTty) -> UserNamespaceSteps {
+        let raises = if spec
+            .namespaces
+            .iter()
+            .any(|ns| ns.kind == libc::CLONE_NEWUSER)
+        {
+            hard_raises(spec)
+        } else {
+            Vec::new()
+        };
+        let write_only_terminal = matches!(
+            tty,
+            ChildTty::OwnTerminal {
+                write_only: true,
+                ..
+            }
+        );
+        let namespaces = NamespacePlan::new(spec, !raises.is_empty() || write_only_terminal);
+        let changes_user = namespaces.enters_user_namespace();
+        let maps = id_maps(spec);
+        let (tty, handover) = match tty {
+            ChildTty::OwnTerminal {
+                fd,
+                owner: Some(uid),
+                write_only,
+            } if changes_user => (
+                ChildTty::OwnTerminal {
+                    fd,
+                    owner: None,
+                    write_only,
+                },
+                // A new user namespace without a uid map maps no uid: the credentials fail.
+                (namespaces.joins_user_namespace() || maps.is_some())
+                    .then_some(Handover { fd, uid }),
+            ),
+            tty => (tty, None),
+        };
+        let (early_raises, parent_raises) = match changes_user {
+            false => (Vec::new(), Vec::new()),
+            true if namespaces.user_namespace_cloned() => (Vec::new(), raises),
+            true => (raises, Vec::new()),
+        };
+        let parent_steps = (maps.is_some() || handover.is_some() || !parent_raises.is_empty())
+            .then(|| ParentSteps {
+                // The handover waits for the child's TIOCSCTTY, so that a terminal it may
+                // not take is never handed over; a namespace the child creates or joins
+                // itself must be there before anything is done to it.
+                after_ready: !namespaces.user_namespace_cloned() || handover.is_some(),
+                maps,
+                terminal: handover,
+                raises: parent_raises,
+            });
+        UserNamespaceSteps {
+            namespaces,
+            tty,
+            early_raises,
+            parent_steps,
+        }
+    }
+}
+
+/// One prlimit64 call on the child.
 pub struct RlimitStep {
+    /// Its index in `Spec::rlimits`, to name it in errors.
+    pub index: u32,
     pub resource: u32,
     /// UINT64_MAX is RLIM64_INFINITY already.
     pub value: libc::rlimit64,
+}
+
+/// The limits of `spec` whose hard limit is above the caller's (which the child starts with),
+/// as steps that raise only the hard limit: the soft one stays the caller's (or the new hard
+/// limit, if lower), so that the fd layout, which comes later, still has the caller's room;
+/// the limits asked for are set after it as usual, and then lower nothing that needs raising.
+fn hard_raises(spec: &Spec) -> Vec<RlimitStep> {
+    let mut raises = Vec::new();
+    for (index, limit) in spec.rlimits.iter().enumerate() {
+        let mut caller = libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: prlimit64 on this process, reading its limit into this stack.
+        let read =
+            unsafe { libc::prlimit64(0, limit.resource as _, std::ptr::null(), &mut caller) };
+        if read == 0 && limit.hard > caller.rlim_max {
+            raises.push(RlimitStep {
+                index: index as u32,
+                resource: limit.resource as u32,
+                value: libc::rlimit64 {
+                    rlim_cur: caller.rlim_cur.min(limit.hard),
+                    rlim_max: limit.hard,
+                },
+            });
+        }
+    }
+    raises
 }
 
 /// The capability sets, as the child applies them around the credentials change.

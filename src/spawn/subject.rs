@@ -8,7 +8,7 @@ use super::child::privileges::{
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
 };
 use super::child::{
-    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_MAPS, ITEM_PARK, ITEM_UNSHARE, search_goes_on,
+    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_PARK, ITEM_UNSHARE, ITEM_WAIT, search_goes_on,
 };
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan};
@@ -67,7 +67,7 @@ fn namespace_subject(plan: &Plan, item: u32) -> String {
                 plan.spec.cgroup.is_some()
             ))
         ),
-        ITEM_MAPS => "waiting for the id maps".to_string(),
+        ITEM_WAIT => "waiting for the parent (id maps, terminal, limits)".to_string(),
         index => match plan.spec.namespaces.get(index as usize) {
             Some(Namespace { kind, fd: Some(fd) }) => format!(
                 "namespaces[{index}]: joining {} from fd {fd}",

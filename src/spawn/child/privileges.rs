@@ -5,7 +5,9 @@
 
 use super::{OnItem, Step};
 use crate::error::Stage;
-use crate::spawn::plan::{BoundingDrops, CapData, CapHeader, CapabilitySteps, Plan, SeccompWhen};
+use crate::spawn::plan::{
+    BoundingDrops, CapData, CapHeader, CapabilitySteps, Plan, RlimitStep, SeccompWhen,
+};
 use crate::spawn::report::Report;
 use crate::spawn::sys::sys;
 use crate::spec::Credentials;
@@ -24,26 +26,37 @@ pub(crate) const ITEM_AMBIENT: u32 = 5 << 8;
 pub(crate) const ITEM_CAPABILITY_BITS: u32 = 0xff;
 
 /// Each limit with prlimit64 on the child itself. It runs while the child still has the
-/// caller's privileges (raising a hard limit needs CAP_SYS_RESOURCE); the child has its own
-/// copy of the limits (no CLONE_THREAD), so the caller's never change. Item: the index.
+/// caller's privileges (raising a hard limit needs CAP_SYS_RESOURCE; in another user namespace
+/// than the caller's, the hard limits were raised before it was entered); the child has its
+/// own copy of the limits (no CLONE_THREAD), so the caller's never change. Item: the index.
 pub(super) fn set_rlimits(plan: &Plan, report: &Report) -> Step {
-    if plan.rlimits.is_empty() {
+    prlimits(&plan.rlimits, report)
+}
+
+/// The hard limits to raise before the child enters its user namespace, where the
+/// CAP_SYS_RESOURCE of the caller (checked in the initial user namespace) would not count.
+pub(super) fn raise_hard_limits(plan: &Plan, report: &Report) -> Step {
+    prlimits(&plan.early_raises, report)
+}
+
+fn prlimits(steps: &[RlimitStep], report: &Report) -> Step {
+    if steps.is_empty() {
         return Ok(());
     }
     report.enter(Stage::Rlimits);
-    for (index, limit) in plan.rlimits.iter().enumerate() {
+    for step in steps {
         // SAFETY: pid 0 is this process; the new limit lives in the plan and no old limit is
         // asked for.
         unsafe {
             sys!(
                 libc::SYS_prlimit64,
                 0,
-                limit.resource,
-                &raw const limit.value,
+                step.resource,
+                &raw const step.value,
                 0
             )
         }
-        .on(index as u32)?;
+        .on(step.index)?;
     }
     Ok(())
 }
