@@ -28,7 +28,7 @@ static const char *const OWN_NS[] = {
 #define NNS (sizeof OWN_NS / sizeof OWN_NS[0])
 
 typedef struct caller_state {
-  char fds[16384];            /* "fd flags status-flags -> target" for each open fd */
+  char *fds;                  /* "fd flags status-flags -> target" for each open fd, malloc'd */
   char status[NKEYS][512];    /* /proc/thread-self/status lines */
   char ns[NNS][96];
   struct sigaction actions[65];
@@ -38,23 +38,46 @@ typedef struct caller_state {
   pid_t pgid, sid;
 } caller_state;
 
-static void snapshot_fds(char *out, size_t size) {
-  int fds[1024];
-  int n = proc_fds(getpid(), fds, 1024);
-  CHECK(n >= 0 && n < 1024, "listing /proc/self/fd");
-  size_t len = 0;
+/* Every open fd of this process as "fd flags status-flags -> target" lines, malloc'd (any
+ * number of them). */
+static char *snapshot_fds(void) {
+  size_t cap = 1 << 16, len = 0;
+  char *out = malloc(cap);
+  CHECK(out != NULL, "malloc");
   out[0] = 0;
-  for (int i = 0; i < n && len + 1 < size; i++) {
+  DIR *dir = opendir("/proc/self/fd");
+  CHECK(dir != NULL, "opendir /proc/self/fd: %s", strerror(errno));
+  for (struct dirent *e; (e = readdir(dir)) != NULL;) {
+    if (e->d_name[0] == '.') continue;
+    int fd = atoi(e->d_name);
+    if (fd == dirfd(dir)) continue;
     char target[PATH_MAX];
-    proc_fd_target(getpid(), fds[i], target, sizeof target);
-    len += (size_t)snprintf(out + len, size - len, "%d %d %#x -> %s\n", fds[i], fcntl(fds[i], F_GETFD),
-                            fcntl(fds[i], F_GETFL), target);
+    proc_fd_target(getpid(), fd, target, sizeof target);
+    if (cap - len < PATH_MAX + 64) {
+      out = realloc(out, cap *= 2);
+      CHECK(out != NULL, "realloc");
+    }
+    len += (size_t)snprintf(out + len, cap - len, "%d %d %#x -> %s\n", fd, fcntl(fd, F_GETFD),
+                            fcntl(fd, F_GETFL), target);
   }
+  closedir(dir);
+  return out;
+}
+
+/* The first line where a and b differ, for a message. */
+static const char *first_difference(const char *a, const char *b) {
+  static char text[2 * PATH_MAX + 64];
+  size_t at = 0;
+  while (a[at] && a[at] == b[at]) at++;
+  while (at > 0 && a[at - 1] != '\n') at--;
+  int alen = (int)strcspn(a + at, "\n"), blen = (int)strcspn(b + at, "\n");
+  snprintf(text, sizeof text, "\"%.*s\" -> \"%.*s\"", alen, a + at, blen, b + at);
+  return text;
 }
 
 static void snapshot(caller_state *s) {
   memset(s, 0, sizeof *s);
-  snapshot_fds(s->fds, sizeof s->fds);
+  s->fds = snapshot_fds();
   char *status = read_file("/proc/thread-self/status");
   CHECK(status != NULL, "cannot read /proc/thread-self/status");
   for (size_t i = 0; i < NKEYS; i++) {
@@ -91,8 +114,9 @@ static void check_unchanged(const char *row, const caller_state *before) {
         strerror(errno));
   caller_state now;
   snapshot(&now);
-  CHECK(!strcmp(before->fds, now.fds), "%s: the caller's fds changed:\n%s---- now:\n%s", row,
-        before->fds, now.fds);
+  CHECK(!strcmp(before->fds, now.fds), "%s: the caller's fds changed: %s", row,
+        first_difference(before->fds, now.fds));
+  free(now.fds);
   for (size_t i = 0; i < NKEYS; i++)
     CHECK(!strcmp(before->status[i], now.status[i]), "%s: the caller's %s changed: %s -> %s", row,
           STATUS_KEYS[i], before->status[i], now.status[i]);
