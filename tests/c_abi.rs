@@ -172,3 +172,9 @@ fn older_kernels() {
         );
     }
 }
+
+/// Hostile callers (issue 9): a signal flood, RLIMIT_NOFILE 0-3, 20,000 open fds.
+#[test]
+fn hostile() {
+    run_c_test("hostile");
+}
