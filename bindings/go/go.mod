@@ -1,0 +1,3 @@
+module sprout.invalid/sprout
+
+go 1.19

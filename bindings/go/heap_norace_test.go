@@ -1,0 +1,6 @@
+//go:build !race
+
+package sprout_test
+
+// largeHeapMiB is the live heap of the large-heap test.
+const largeHeapMiB = 512
