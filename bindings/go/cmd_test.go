@@ -40,10 +40,15 @@ func TestAKilledProcessReportsItsSignal(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	pidfd, err := cmd.Process.Pidfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidfd.Close()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
 	var exitErr *sprout.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != -1 || err.Error() != "signal: terminated" {
 		t.Fatalf("Wait = %v", err)
@@ -51,6 +56,9 @@ func TestAKilledProcessReportsItsSignal(t *testing.T) {
 	// Reaped: the pid is no longer the library's, and nothing reaches a reused one.
 	if err := cmd.Process.Kill(); !errors.Is(err, os.ErrProcessDone) {
 		t.Fatalf("Kill after Wait = %v, want os.ErrProcessDone", err)
+	}
+	if _, err := cmd.Process.Pidfd(); !errors.Is(err, os.ErrProcessDone) {
+		t.Fatalf("Pidfd after Wait = %v, want os.ErrProcessDone", err)
 	}
 	if err := cmd.Wait(); err == nil {
 		t.Fatal("a second Wait succeeded")

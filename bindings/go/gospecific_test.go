@@ -34,6 +34,20 @@ func runHelper(mode string) {
 		fmt.Println(cmd.Process.Pid)
 		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 		os.Exit(0)
+	case "foreground":
+		// Runs with a terminal as its controlling terminal and stdin, in the foreground: a
+		// process started on it takes the foreground, and Wait must give it back.
+		cmd := sprout.Command(os.Getenv("SPROUT_PROBE"), "report")
+		cmd.Stdin = os.Stdin
+		out, err := cmd.Output()
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		var pgid int32
+		syscall.Syscall(syscall.SYS_IOCTL, 0, syscall.TIOCGPGRP, uintptr(unsafe.Pointer(&pgid)))
+		fmt.Printf("child-pgid=%s\nforeground=%d\nmine=%d\n", parseReport(out)["pgid"], pgid, syscall.Getpgrp())
+		os.Exit(0)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", mode)
 		os.Exit(2)
@@ -319,5 +333,30 @@ func poll(fds []pollFd, timeoutMs int) int {
 		if errno != syscall.EINTR {
 			return int(n)
 		}
+	}
+}
+
+// A process started on the caller's own controlling terminal leads a new group in the
+// foreground; once Wait has it, the terminal is back with the caller's group.
+func TestWaitGivesTheCallersTerminalBack(t *testing.T) {
+	_, slave, err := sprout.Openpty(24, 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	helper := exec.Command(os.Args[0], "-test.run=^$")
+	helper.Env = append(os.Environ(), "SPROUT_GO_HELPER=foreground", "SPROUT_PROBE="+probe)
+	helper.Stdin = slave
+	helper.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	out, err := helper.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r := parseReport(out)
+	if r.one(t, "child-pgid") == r.one(t, "mine") {
+		t.Fatalf("the process did not lead a group of its own: %q", out)
+	}
+	if r.one(t, "foreground") != r.one(t, "mine") {
+		t.Fatalf("after Wait the terminal's foreground group is %s, not the caller's %s", r["foreground"], r["mine"])
 	}
 }

@@ -1,0 +1,3 @@
+package sprout_test
+
+const sysExecveat = 281
