@@ -348,3 +348,30 @@ func TestWaitDelay(t *testing.T) {
 		t.Fatalf("Run = %v after %v, output %q", err, time.Since(start), out.String())
 	}
 }
+
+// An *os.File from os.Pipe is non-blocking for Go's poller; the process gets it in blocking
+// mode, as from os/exec, or its writes into a full pipe would fail with EAGAIN.
+func TestAPipeFileIsHandedOnBlocking(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := probeCmd("spew", "20000")
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	time.Sleep(100 * time.Millisecond) // let the pipe fill up
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(out), "\n"); lines != 20000 {
+		t.Fatalf("%d lines, want 20000", lines)
+	}
+}

@@ -258,31 +258,55 @@ func processState(t *testing.T, pid int) string {
 	return fields[0]
 }
 
+// onThreadThatEnds runs f on a goroutine locked to its thread, which ends with it (the Go
+// runtime ends the thread of a goroutine that returns locked), and returns the thread's id.
+// The main thread is never ended, so when the goroutine lands there it holds it and tries
+// again on another.
+func onThreadThatEnds(f func()) int {
+	tid := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		if syscall.Gettid() == os.Getpid() {
+			tid <- onThreadThatEnds(f)
+			runtime.UnlockOSThread()
+			return
+		}
+		f()
+		tid <- syscall.Gettid()
+	}()
+	return <-tid
+}
+
 // A goroutine that locks its thread and ends with it takes the thread down: a process it
 // started with a parent-death signal must not die of it, as it would if the spawn had run on
 // that thread.
 func TestPdeathsigOutlivesTheSpawningGoroutinesThread(t *testing.T) {
-	started := make(chan *sprout.Cmd)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		cmd := probeCmd("pause")
+	var cmd *sprout.Cmd
+	tid := onThreadThatEnds(func() {
+		cmd = probeCmd("pause")
 		cmd.Pdeathsig = syscall.SIGKILL
 		if err := cmd.Start(); err != nil {
 			t.Error(err)
-			started <- nil
-			return
+			cmd = nil
 		}
-		started <- cmd
-	}()
-	cmd := <-started
+	})
 	if cmd == nil {
 		return
 	}
-	time.Sleep(200 * time.Millisecond)
-	state := processState(t, cmd.Process.Pid)
-	cmd.Process.Kill()
-	cmd.Wait()
-	if state == "Z" || state == "gone" {
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	task := fmt.Sprintf("/proc/self/task/%d", tid)
+	for i := 0; ; i++ {
+		if _, err := os.Stat(task); os.IsNotExist(err) {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("thread %d did not end", tid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if state := processState(t, cmd.Process.Pid); state == "Z" || state == "gone" {
 		t.Fatalf("the process died (state %s) when the spawning goroutine's thread ended", state)
 	}
 }
