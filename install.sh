@@ -143,6 +143,6 @@ if [ -z "$destdir" ]; then
         esac
         ;;
     esac
-    echo "  programs find it at run time once ldconfig has run (as root), or with"
-    echo "  LD_LIBRARY_PATH=$libdir, or when linked with -Wl,-rpath,$libdir"
+    echo "  programs find libsprout.so.1 at run time with LD_LIBRARY_PATH=$libdir, or when linked"
+    echo "  with -Wl,-rpath,$libdir; in a directory of /etc/ld.so.conf, once ldconfig has run"
 fi

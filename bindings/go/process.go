@@ -82,8 +82,9 @@ func (p *Process) wait() (*ProcessState, error) {
 	}
 	fd, err := csprout.Pidfd(p.Pid)
 	if err != nil {
-		return nil, &Error{Stage: StageWait, Errno: err.(syscall.Errno),
-			Message: fmt.Sprintf("wait: pid %d: a pidfd for the poller: %v", p.Pid, err)}
+		// No pidfd to poll (the library does not track the pid, or cannot dup its pidfd):
+		// the library's own wait says which, or waits the slow way.
+		return p.waitInLibrary()
 	}
 	// The pidfd is a dup of the library's own, so O_NONBLOCK (which os.NewFile needs to hand
 	// the fd to the poller) is set on the library's too: harmless, as the library only ever
@@ -108,8 +109,17 @@ func (p *Process) wait() (*ProcessState, error) {
 	if err := conn.Read(reap); err != nil {
 		// The poller would not take the pidfd: block in the library instead.
 		_ = conn.Control(func(fd uintptr) { _ = syscall.SetNonblock(int(fd), false) })
-		status, failure = csprout.Wait(p.Pid, -1)
+		return p.waitInLibrary()
 	}
+	if failure != nil {
+		return nil, newError(failure)
+	}
+	return &ProcessState{pid: p.Pid, status: syscall.WaitStatus(status)}, nil
+}
+
+// waitInLibrary blocks in sprout_wait, holding the goroutine's thread until the process ends.
+func (p *Process) waitInLibrary() (*ProcessState, error) {
+	status, failure := csprout.Wait(p.Pid, -1)
 	if failure != nil {
 		return nil, newError(failure)
 	}
