@@ -509,10 +509,9 @@ static void await_end(int pid) {
   close(pidfd);
 }
 
-/* A server that reaps with waitpid(-1) (here, in the open) took the status: sprout_wait still
- * gives it once, where the kernel keeps it, and the process no longer counts as tracked. */
-TEST(a_process_the_caller_reaped_gives_its_status_to_sprout_wait) {
-  int kept = kernel_keeps_exit_status();
+/* Starts a probe that exits with 7 once running, and reaps it with the caller's own
+ * waitpid(-1), as a SIGCHLD handler would, behind the library's back. */
+static probe start_and_reap_behind_the_back(int *status) {
   sprout_exec_args a;
   sprout_exec_args_init(&a);
   const char *args[] = {"say", "ready", "wait", "exit", "7", NULL};
@@ -520,8 +519,16 @@ TEST(a_process_the_caller_reaped_gives_its_status_to_sprout_wait) {
   await_say(p.from_stdout, "ready");
   close(p.to_stdin);
   close(p.from_stdout);
+  CHECK(waitpid(-1, status, 0) == p.pid, "waitpid(-1): %s", strerror(errno));
+  return p;
+}
+
+/* A server that reaps with waitpid(-1) (here, in the open) took the status: sprout_wait still
+ * gives it once, where the kernel keeps it, and the process no longer counts as tracked. */
+TEST(a_process_the_caller_reaped_gives_its_status_to_sprout_wait) {
+  int kept = kernel_keeps_exit_status();
   int status;
-  CHECK(waitpid(-1, &status, 0) == p.pid, "waitpid(-1): %s", strerror(errno));
+  probe p = start_and_reap_behind_the_back(&status);
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 7, "status %#x", status);
   CHECK(sprout_signal(p.pid, 0) == -ESRCH, "signal to a reaped process");
   size_t count = 99;
@@ -664,15 +671,8 @@ static void refuse_ioctl(unsigned long request, int errno_) {
 TEST(without_a_kept_status_wait_says_who_reaped_the_process) {
   refuse_ioctl(TEST_PIDFD_GET_INFO, ENOTTY);
   CHECK(!kernel_keeps_exit_status(), "the filter does not hide PIDFD_INFO_EXIT");
-  sprout_exec_args a;
-  sprout_exec_args_init(&a);
-  const char *args[] = {"say", "ready", "wait", "exit", "7", NULL};
-  probe p = start(&a, args);
-  await_say(p.from_stdout, "ready");
-  close(p.to_stdin);
-  close(p.from_stdout);
   int status;
-  CHECK(waitpid(-1, &status, 0) == p.pid, "waitpid(-1): %s", strerror(errno));
+  probe p = start_and_reap_behind_the_back(&status);
   check_status_of_reaped(p.pid, status, 0, "a waitpid of the caller's");
   signal(SIGCHLD, SIG_IGN);
   check_children_reaped_by_the_kernel(0);

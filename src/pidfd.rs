@@ -194,8 +194,9 @@ fn pidfd_send_signal(pidfd: &OwnedFd, signal: i32) -> Result<(), Errno> {
 /// Whether the caller has the kernel reap its children (SIGCHLD ignored, or SA_NOCLDWAIT), so
 /// that no one can wait for them: for messages.
 pub fn children_reaped_by_kernel() -> bool {
-    // SAFETY: sigaction with a NULL new action only reads the current one into `current`.
+    // SAFETY: a sigaction is integers, a pointer-sized handler and a sigset; all-zero is valid.
     let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: with a NULL new action, sigaction only reads the current one into `current`.
     let ret = unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut current) };
     ret == 0
         && (current.sa_sigaction == libc::SIG_IGN || current.sa_flags & libc::SA_NOCLDWAIT != 0)
