@@ -178,3 +178,8 @@ fn older_kernels() {
 fn hostile() {
     run_c_test("hostile");
 }
+
+#[test]
+fn dumpable() {
+    run_c_test("dumpable");
+}

@@ -52,6 +52,13 @@ pub struct sprout_error {
 /// `capabilities` says otherwise. (uid_t)-1 as any id, or more than 65536 groups, is `-EINVAL`
 /// (stage ARGS); a change the caller may not make is `-EPERM`, stage CREDENTIALS, naming the id
 /// (`uid 0`).
+///
+/// The child shares the caller's memory, whose dumpable flag the kernel resets when the
+/// child's ids change (or when it joins a user namespace the caller's euid does not own):
+/// the library puts the caller's flag back before the call returns, so PR_GET_DUMPABLE, the
+/// owner of /proc/CALLER and core dumps stay as they were, whatever fs.suid_dumpable says.
+/// While such a spawn is under way on one thread, another thread may read the flag changed
+/// for a moment, and a PR_SET_DUMPABLE the caller makes meanwhile may be undone.
 #[repr(C)]
 pub struct sprout_credentials {
     pub uid: u32,

@@ -3,6 +3,7 @@
 
 mod child;
 mod clone;
+mod dumpable;
 mod namespaces;
 mod plan;
 mod report;
@@ -95,6 +96,8 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
     };
 
     let cloned = {
+        // Dropped last, once the child has exec'd or died.
+        let _dumpable = may_change_dumpable(plan).then(dumpable::Kept::enter);
         // Blocked until the child has exec'd, handshake included: a handler of the caller
         // that ran on this thread meanwhile could leave (longjmp) while the child still uses
         // the plan and the area.
@@ -181,6 +184,14 @@ fn describe(plan: &Plan, terminal: &Prepared, stage: Stage, errno: Errno, item: 
         _ => subject(plan, stage, errno as i32, item),
     };
     Error::new(stage, errno, subject)
+}
+
+/// Whether the child may change the dumpable flag of the memory it shares with the caller
+/// (see dumpable.rs): it changes its ids or joins a user namespace. A child with memory of its
+/// own changes only its own.
+fn may_change_dumpable(plan: &Plan) -> bool {
+    let namespaces = &plan.namespaces;
+    !namespaces.own_mm && (plan.spec.credentials.is_some() || namespaces.joins_user_namespace())
 }
 
 /// Waits for a child that failed before exec and returns its raw wait status.

@@ -34,6 +34,7 @@ use crate::procfs::{status_field, thread_status};
 use crate::spec::Spec;
 
 use super::TtyItem;
+use super::dumpable;
 use super::plan::RlimitStep;
 use super::report::{Report, SYNC_ABORT, SYNC_GO, SYNC_READY, SYNC_STARTED};
 
@@ -490,10 +491,15 @@ fn write_maps(pid: i32, spec: &Spec, maps: &Maps) -> Result<()> {
 
 /// One write of `text` to /proc/PID/NAME: the kernel takes a map in a single write only.
 fn write_proc(pid: i32, name: &str, text: &str) -> std::result::Result<(), Errno> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/{pid}/{name}"))
-        .map_err(|e| io_errno(&e))?;
+    let path = format!("/proc/{pid}/{name}");
+    // The child shares the caller's memory: a concurrent spawn's child can make it
+    // non-dumpable for a moment, and the file root's.
+    let mut file = dumpable::retry_while_changed(|| {
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| io_errno(&e))
+    })?;
     match file.write(text.as_bytes()) {
         Ok(n) if n == text.len() => Ok(()),
         Ok(_) => Err(Errno::EINVAL),
