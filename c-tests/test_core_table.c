@@ -189,6 +189,29 @@ TEST(pidfd_is_close_on_exec_and_readable_once_the_process_ends) {
   close(p.from_stdout);
 }
 
+/* sprout_pidfd is a dup: a poller that makes its copy non-blocking makes the library's too. A
+ * blocking sprout_wait must still wait (waitid alone would say EAGAIN). */
+TEST(wait_blocks_after_the_caller_made_its_pidfd_non_blocking) {
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  /* Still running when the wait starts. */
+  const char *args[] = {"say", "ready", "sleep", "300", "exit", "5", NULL};
+  probe p = start(&a, args);
+  await_say(p.from_stdout, "ready");
+  int pidfd = sprout_pidfd(p.pid);
+  CHECK(pidfd >= 0, "sprout_pidfd: %d", pidfd);
+  CHECK(fcntl(pidfd, F_SETFL, fcntl(pidfd, F_GETFL) | O_NONBLOCK) == 0, "O_NONBLOCK: %s", strerror(errno));
+  int status = -1;
+  sprout_error err;
+  int rc = sprout_wait(p.pid, -1, &status, &err);
+  CHECK(rc == 0, "sprout_wait: %d (%s)", rc, err.message);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5, "status %#x", status);
+  CHECK(fcntl(pidfd, F_GETFL) & O_NONBLOCK, "the caller's pidfd lost O_NONBLOCK");
+  close(pidfd);
+  close(p.to_stdin);
+  close(p.from_stdout);
+}
+
 TEST(release_forgets_the_process_and_the_caller_reaps_it) {
   sprout_exec_args a;
   sprout_exec_args_init(&a);
@@ -881,6 +904,7 @@ int main(void) {
   RUN(wait_polls_times_out_and_then_waits_for_the_status);
   RUN(signal_ends_a_process_and_wait_status_may_be_null);
   RUN(pidfd_is_close_on_exec_and_readable_once_the_process_ends);
+  RUN(wait_blocks_after_the_caller_made_its_pidfd_non_blocking);
   RUN(release_forgets_the_process_and_the_caller_reaps_it);
   RUN(list_and_signal_by_container);
   RUN(exec_returns_the_status_and_forgets_the_process);

@@ -410,7 +410,9 @@ int32_t sprout_wait(int32_t pid,
 int32_t sprout_signal(int32_t pid, int32_t sig);
 
 // A new close-on-exec pidfd for a tracked process, owned by the caller (for epoll or a
-// runtime's poller); `-ESRCH` for an untracked pid.
+// runtime's poller); `-ESRCH` for an untracked pid. It is a duplicate of the library's own
+// (dup: one file description), so its file status flags are shared: setting O_NONBLOCK on it
+// is fine, `sprout_wait` still blocks as asked.
 int32_t sprout_pidfd(int32_t pid);
 
 // Forgets a process without reaping it; the caller then reaps it itself. `-ESRCH` for an

@@ -17,12 +17,33 @@ pub enum Block {
 /// running and `block` is `No`. A process that someone else reaped first (the caller's
 /// waitpid, or the kernel when SIGCHLD is ignored) gives the status the kernel kept for it,
 /// and `ECHILD` where the kernel kept none (see `kept_status`).
+///
+/// A blocking reap works on a pidfd made non-blocking too: `sprout_pidfd` hands out duplicates,
+/// which share the file description, and a caller's poller may set O_NONBLOCK on its copy
+/// (waitid then answers EAGAIN instead of waiting): it then waits with poll.
 pub fn reap(pidfd: &OwnedFd, block: Block) -> Result<Option<i32>, Errno> {
     let flags = libc::WEXITED | if block == Block::No { libc::WNOHANG } else { 0 };
-    match waitid(pidfd, flags) {
-        Err(Errno::ECHILD) => kept_status(pidfd).map(Some).ok_or(Errno::ECHILD),
-        reaped => reaped,
+    loop {
+        return match waitid(pidfd, flags) {
+            Err(Errno::EAGAIN) if block == Block::Yes => {
+                wait_for_exit(pidfd);
+                continue;
+            }
+            Err(Errno::ECHILD) => kept_status(pidfd).map(Some).ok_or(Errno::ECHILD),
+            reaped => reaped,
+        };
     }
+}
+
+/// Waits until the process behind `pidfd` has exited (the pidfd is readable).
+fn wait_for_exit(pidfd: &OwnedFd) {
+    let mut poll = libc::pollfd {
+        fd: pidfd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd on this stack.
+    while unsafe { libc::poll(&mut poll, 1, -1) } < 0 && Errno::last() == Errno::EINTR {}
 }
 
 /// Where a process the library started stands.

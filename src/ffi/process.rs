@@ -195,7 +195,9 @@ pub extern "C" fn sprout_signal(pid: i32, sig: i32) -> i32 {
 }
 
 /// A new close-on-exec pidfd for a tracked process, owned by the caller (for epoll or a
-/// runtime's poller); `-ESRCH` for an untracked pid.
+/// runtime's poller); `-ESRCH` for an untracked pid. It is a duplicate of the library's own
+/// (dup: one file description), so its file status flags are shared: setting O_NONBLOCK on it
+/// is fine, `sprout_wait` still blocks as asked.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_pidfd(pid: i32) -> i32 {
     with_errno(|| crate::pidfd(pid).map(IntoRawFd::into_raw_fd))
