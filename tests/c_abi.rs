@@ -183,3 +183,8 @@ fn hostile() {
 fn dumpable() {
     run_c_test("dumpable");
 }
+
+#[test]
+fn spawn_mask() {
+    run_c_test("spawn_mask");
+}

@@ -95,54 +95,33 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
             .map(|_| NonNull::from(&report.sync).cast()),
     };
 
-    let cloned = {
-        // Dropped last, once the child has exec'd or died.
-        let _dumpable = may_change_dumpable(plan).then(dumpable::Kept::enter);
-        // Blocked until the child has exec'd, handshake included: a handler of the caller
-        // that ran on this thread meanwhile could leave (longjmp) while the child still uses
-        // the plan and the area.
-        let _blocked = SignalsBlocked::new();
-        let pid_switch = match &namespaces.pid_join {
-            Some(join) => Some(PidNsSwitch::enter(join)?),
-            None => None,
-        };
-        // SAFETY: `child_main` follows the rules of a CLONE_VM child (see child.rs). The
-        // context, the plan, the scratch array and the area outlive its use of them: with
-        // CLONE_VFORK this call returns only once the child has exec'd or exited, and without
-        // it (parent steps) the Handshake made right after does not end, even when unwinding,
-        // before the child has.
-        let cloned = unsafe {
-            clone_child(
-                &request,
-                area,
-                child_main,
-                (&raw const context).cast_mut().cast::<c_void>(),
-            )
-        };
-        let handshake = match (&cloned, &plan.parent_steps) {
-            (Ok(_), Some(_)) => Some(Handshake::new(report)),
-            _ => None,
-        };
-        if let Some(pid_switch) = pid_switch {
-            pid_switch.leave();
-        }
-        let cloned = cloned.map_err(|errno| clone_error(plan, errno))?;
-        let released = match (handshake, &plan.parent_steps) {
-            (Some(handshake), Some(steps)) => handshake.run(cloned.pid, plan.spec, steps),
-            _ => Ok(()),
-        };
-        if let Err(failure) = released {
-            let error = match failure {
-                ParentFailure::Maps(error) => error,
-                ParentFailure::Step(step) => {
-                    describe(plan, terminal, step.stage, step.errno, step.item)
+    // Dropped last, once the child has exec'd or died.
+    let _dumpable = may_change_dumpable(plan).then(dumpable::Kept::enter);
+    // Blocked until the child has exec'd, handshake included: a handler of the caller that ran
+    // on this thread meanwhile could leave (longjmp) while the child still uses the plan and
+    // the area.
+    let blocked = SignalsBlocked::new()
+        .map_err(|errno| Error::new(Stage::Spawn, errno, "blocking signals around clone"))?;
+    let cloned = clone_and_release(plan, area, terminal, &request, &context);
+    let cloned = match (cloned, blocked.restore()) {
+        (cloned, Ok(())) => cloned?,
+        // The caller's thread would go on with every signal blocked: that must not pass in
+        // silence, and a call that fails leaves no process behind.
+        (cloned, Err(errno)) => {
+            let earlier = match cloned {
+                Ok(cloned) => {
+                    let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
+                    reap(&cloned.pidfd);
+                    String::new()
                 }
+                Err(error) => format!(" (after: {error})"),
             };
-            let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
-            reap(&cloned.pidfd);
-            return Err(error);
+            return Err(Error::new(
+                Stage::Spawn,
+                errno,
+                format!("restoring the calling thread's signal mask after clone{earlier}"),
+            ));
         }
-        cloned
     };
 
     if report.close_range_missing.load(Ordering::Relaxed) != 0 {
@@ -186,6 +165,60 @@ fn describe(plan: &Plan, terminal: &Prepared, stage: Stage, errno: Errno, item: 
     Error::new(stage, errno, subject)
 }
 
+/// Starts the child with every signal blocked and, when the parent has steps to take on the
+/// waiting child (id maps, terminal handover, rlimit raises), takes them; returns once the
+/// child has exec'd or died.
+fn clone_and_release(
+    plan: &Plan,
+    area: &SpawnArea,
+    terminal: &Prepared,
+    request: &CloneRequest,
+    context: &Context,
+) -> Result<clone::Cloned> {
+    let namespaces = &plan.namespaces;
+    let pid_switch = match &namespaces.pid_join {
+        Some(join) => Some(PidNsSwitch::enter(join)?),
+        None => None,
+    };
+    // SAFETY: `child_main` follows the rules of a CLONE_VM child (see child.rs). The
+    // context, the plan, the scratch array and the area outlive its use of them: with
+    // CLONE_VFORK this call returns only once the child has exec'd or exited, and without
+    // it (parent steps) the Handshake made right after does not end, even when unwinding,
+    // before the child has.
+    let cloned = unsafe {
+        clone_child(
+            request,
+            area,
+            child_main,
+            (&raw const *context).cast_mut().cast::<c_void>(),
+        )
+    };
+    let handshake = match (&cloned, &plan.parent_steps) {
+        (Ok(_), Some(_)) => Some(Handshake::new(context.report)),
+        _ => None,
+    };
+    if let Some(pid_switch) = pid_switch {
+        pid_switch.leave();
+    }
+    let cloned = cloned.map_err(|errno| clone_error(plan, errno))?;
+    let released = match (handshake, &plan.parent_steps) {
+        (Some(handshake), Some(steps)) => handshake.run(cloned.pid, plan.spec, steps),
+        _ => Ok(()),
+    };
+    if let Err(failure) = released {
+        let error = match failure {
+            ParentFailure::Maps(error) => error,
+            ParentFailure::Step(step) => {
+                describe(plan, terminal, step.stage, step.errno, step.item)
+            }
+        };
+        let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
+        reap(&cloned.pidfd);
+        return Err(error);
+    }
+    Ok(cloned)
+}
+
 /// Whether the child may change the dumpable flag of the memory it shares with the caller
 /// (see dumpable.rs): it changes its ids or joins a user namespace. A child with memory of its
 /// own changes only its own.
@@ -201,18 +234,24 @@ fn reap(pidfd: &OwnedFd) -> i32 {
 
 /// Every signal blocked on this thread, the C library's internal ones included, for as long
 /// as it lives: the child starts with this mask, so no handler can run in it before it has
-/// reset them all. Restores the previous mask when dropped.
+/// reset them all. `restore` puts the previous mask back; dropping it unrestored (unwinding)
+/// tries as well.
 struct SignalsBlocked {
     previous: u64,
+    restored: bool,
 }
 
+/// Attempts at restoring the mask before giving up: rt_sigprocmask with valid arguments fails
+/// only when something (a seccomp profile, an injected fault) refuses it.
+const RESTORE_ATTEMPTS: usize = 3;
+
 impl SignalsBlocked {
-    fn new() -> SignalsBlocked {
+    fn new() -> std::result::Result<SignalsBlocked, Errno> {
         let all: u64 = !0;
         let mut previous: u64 = 0;
         // SAFETY: rt_sigprocmask with two sigsets of the kernel's size on this stack. The raw
         // call is used because the C library's wrapper refuses to block its own signals.
-        let _ = unsafe {
+        unsafe {
             sys!(
                 libc::SYS_rt_sigprocmask,
                 libc::SIG_SETMASK,
@@ -220,22 +259,47 @@ impl SignalsBlocked {
                 &raw mut previous,
                 8
             )
-        };
-        SignalsBlocked { previous }
+        }
+        .map_err(Errno::from_raw)?;
+        Ok(SignalsBlocked {
+            previous,
+            restored: false,
+        })
+    }
+
+    /// Puts the previous mask back; the errno of the last attempt if none worked.
+    fn restore(mut self) -> std::result::Result<(), Errno> {
+        self.restored = true;
+        self.set_previous()
+    }
+
+    fn set_previous(&self) -> std::result::Result<(), Errno> {
+        let mut outcome = Ok(());
+        for _ in 0..RESTORE_ATTEMPTS {
+            // SAFETY: as in `new`.
+            outcome = unsafe {
+                sys!(
+                    libc::SYS_rt_sigprocmask,
+                    libc::SIG_SETMASK,
+                    &raw const self.previous,
+                    0,
+                    8
+                )
+            }
+            .map(drop)
+            .map_err(Errno::from_raw);
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome
     }
 }
 
 impl Drop for SignalsBlocked {
     fn drop(&mut self) {
-        // SAFETY: as in `new`.
-        let _ = unsafe {
-            sys!(
-                libc::SYS_rt_sigprocmask,
-                libc::SIG_SETMASK,
-                &raw const self.previous,
-                0,
-                8
-            )
-        };
+        if !self.restored {
+            let _ = self.set_previous();
+        }
     }
 }
