@@ -6,7 +6,9 @@
 //! Run (as root, for the credential and namespace variants): `cargo bench --bench spawn`.
 //! `SPROUT_BENCH_ROUNDS` (default 1000; a third of that at the large size) sets the rounds,
 //! `SPROUT_BENCH_RSS_GIB` (default 4) the large caller's touched anonymous memory, and
-//! `SPROUT_BENCH_PROGRAM=bare` starts a program without the C library (see benches/).
+//! `SPROUT_BENCH_PROGRAM=bare` starts a program without the C library (see benches/);
+//! `SPROUT_BENCH_ONLY=many-fds` runs only the last comparison (closing ~20,000 fds with
+//! close_range and with its fallback).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{CString, c_char, c_void};
@@ -575,6 +577,10 @@ fn main() {
     let bare = std::env::var("SPROUT_BENCH_PROGRAM").is_ok_and(|p| p == "bare");
     let target = Target::new(build_nothing(bare));
     let plain = Spec::new(vec![target.path.clone()]);
+    if std::env::var("SPROUT_BENCH_ONLY").is_ok_and(|only| only == "many-fds") {
+        many_fds(&plain, (rounds / 10).max(30));
+        return;
+    }
     let full = usable("sprout full profile", full_profile(&plain));
     let filter = small_seccomp_filter();
     let raw = RawProfile {
@@ -644,6 +650,133 @@ fn main() {
     }
 
     memory_per_process(&plain);
+
+    many_fds(&plain, (rounds / 10).max(30));
+}
+
+/// Spawn + wait of `plain` with about 20,000 fds open, closed by close_range or, in a thread
+/// whose seccomp filter refuses close_range (as older container profiles do), by the
+/// fallback: two threads, each spawning once per round when asked, in a new random order each
+/// round. The filter stays on its thread (no TSYNC), so the other one uses close_range.
+fn many_fds(plain: &Spec, rounds: usize) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit on a struct on this stack.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max.min(20_064);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+    // Room for the pidfds, pipes and stack areas of the spawns themselves.
+    let wanted = (limit.rlim_cur as usize).saturating_sub(64).min(20_000);
+    let mut files = Vec::new();
+    while files.len() < wanted {
+        match std::fs::File::open("/dev/null") {
+            Ok(file) => files.push(file),
+            Err(_) => break,
+        }
+    }
+    let open = files.len();
+
+    let run = |refuse_close_range: bool| {
+        let (ask, asked) = std::sync::mpsc::channel::<()>();
+        let (tell, told) = std::sync::mpsc::channel::<Duration>();
+        std::thread::Builder::new()
+            .spawn({
+                let plain = plain.clone();
+                move || {
+                    if refuse_close_range {
+                        refuse_close_range_on_this_thread();
+                    }
+                    for () in asked {
+                        let start = Instant::now();
+                        sprout_run(&plain);
+                        tell.send(start.elapsed()).unwrap();
+                    }
+                }
+            })
+            .unwrap();
+        (ask, told)
+    };
+    let workers = [run(false), run(true)];
+    let mut samples = [Vec::new(), Vec::new()];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let warmup = (rounds / 10).max(3);
+    for round in 0..warmup + rounds {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let first = (seed % 2) as usize;
+        for which in [first, 1 - first] {
+            workers[which].0.send(()).unwrap();
+            let took = workers[which].1.recv().unwrap();
+            if round >= warmup {
+                samples[which].push(took);
+            }
+        }
+    }
+    let names = [
+        "close_range",
+        "fallback (close_range refused by seccomp)",
+    ];
+    println!("\n### Closing the caller's fds: {open} open ({rounds} rounds, interleaved)\n");
+    println!("| variant | p50 ms | p90 ms | p50 / close_range |");
+    println!("|---|---:|---:|---:|");
+    for v in &mut samples {
+        v.sort_unstable();
+    }
+    let base = percentile(&samples[0], 0.5);
+    for (name, v) in names.iter().zip(&samples) {
+        let p50 = percentile(v, 0.5);
+        println!(
+            "| {name} | {:.3} | {:.3} | {:.2} |",
+            ms(p50),
+            ms(percentile(v, 0.9)),
+            p50.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+    drop(workers);
+    drop(files);
+}
+
+/// A seccomp filter on the calling thread only: close_range fails with EPERM.
+fn refuse_close_range_on_this_thread() {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let filter = [
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0), // seccomp_data.nr
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_close_range as u32,
+        },
+        stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        ),
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let program = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: no_new_privs and a filter for this thread; the kernel copies the program.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &program),
+            0,
+            "seccomp: {}",
+            std::io::Error::last_os_error()
+        );
+    }
 }
 
 fn machine() -> String {

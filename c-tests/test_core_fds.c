@@ -342,23 +342,67 @@ static void refuse_close_range(int errno_) {
         "the filter does not refuse close_range");
 }
 
-/* With close_range refused, the child lists /proc/self/fd instead: more entries than one
- * getdents64 buffer holds, one far above the rest, and a hole in the layout (where the
- * directory's own fd lands, below the first fd to close). */
+/* Opens /dev/null at exactly fd `at` (inheritable). */
+static void null_at(int at) {
+  int fd = open("/dev/null", O_RDONLY);
+  CHECK(fd >= 0, "open: %s", strerror(errno));
+  if (fd != at) {
+    CHECK(dup2(fd, at) == at, "dup2 to %d: %s", at, strerror(errno));
+    close(fd);
+  }
+}
+
+/*
+ * With close_range refused, the child closes each fd and asks /proc/self/fd where the next
+ * open one is after a run of free ones. The caller holds about 20,000 fds (as many as
+ * RLIMIT_NOFILE allows): a dense block, then single fds after gaps of every length around
+ * the run the fallback tries before it asks (31, 32, 33 free fds and more), and one at the
+ * very top. Two layouts: a hole at slot 0 (where the directory's own fd lands, below the
+ * first fd to close) and every slot used (the directory's fd lands among the fds to close).
+ * /proc/PID/fd must show exactly the layout.
+ */
 static void check_fds_closed_without_close_range(int errno_) {
-  for (int i = 0; i < 300; i++) CHECK(open("/dev/null", O_RDONLY) >= 0, "open %d: %s", i, strerror(errno));
-  CHECK(dup2(0, 1000) == 1000, "dup2");
-  refuse_close_range(errno_);
+  struct rlimit limit;
+  CHECK(getrlimit(RLIMIT_NOFILE, &limit) == 0, "getrlimit");
+  if (limit.rlim_max > 20000) limit.rlim_max = 20000;
+  limit.rlim_cur = limit.rlim_max;
+  CHECK(setrlimit(RLIMIT_NOFILE, &limit) == 0, "setrlimit: %s", strerror(errno));
+  int top = (int)limit.rlim_cur - 1;
+  CHECK(top >= 1100, "RLIMIT_NOFILE %d is too low for this test", top + 1);
+  /* The sparse part: after `dense_end`, fds separated by these gaps, then `top`. */
+  static const int gaps[] = {1, 30, 31, 32, 33, 34, 63, 64, 65, 200};
+  int span = 0;
+  for (size_t i = 0; i < sizeof gaps / sizeof gaps[0]; i++) span += gaps[i] + 1;
+  int dense_end = top - span - 100;
+  for (int fd; (fd = open("/dev/null", O_RDONLY)) < dense_end;)
+    CHECK(fd >= 0, "open: %s", strerror(errno));
+  int sparse = dense_end;
+  for (size_t i = 0; i < sizeof gaps / sizeof gaps[0]; i++) {
+    sparse += gaps[i] + 1;
+    null_at(sparse);
+  }
+  null_at(top);
   char *a_path = file_at("a", 400, 0);
-  for (int round = 0; round < 2; round++) { /* the second after the library noted the refusal */
+  refuse_close_range(errno_);
+  for (int round = 0; round < 4; round++) { /* again after the library noted the refusal */
     make_out_pipe();
-    int32_t fds[] = {-1, out_w, 2, -1, 400};
-    int pid;
-    char *report = start_reporting(fds, 5, &pid);
-    CHECK(!strcmp(proc_fd_list(pid), "1 2 4"), "round %d: fds %s", round, proc_fd_list(pid));
-    CHECK_TARGET(pid, 4, a_path);
-    CHECK(count_lines(report, "fd=") == 3, "report:\n%s", report);
-    kill_probe(pid);
+    if (round % 2 == 0) {
+      int32_t fds[] = {-1, out_w, 2, -1, 400};
+      int pid;
+      char *report = start_reporting(fds, 5, &pid);
+      CHECK(!strcmp(proc_fd_list(pid), "1 2 4"), "round %d: fds %s", round, proc_fd_list(pid));
+      CHECK_TARGET(pid, 4, a_path);
+      CHECK(count_lines(report, "fd=") == 3, "report:\n%s", report);
+      kill_probe(pid);
+    } else {
+      int32_t fds[] = {0, out_w, 2, 400};
+      int pid;
+      char *report = start_reporting(fds, 4, &pid);
+      CHECK(!strcmp(proc_fd_list(pid), "0 1 2 3"), "round %d: fds %s", round, proc_fd_list(pid));
+      CHECK_TARGET(pid, 3, a_path);
+      CHECK(count_lines(report, "fd=") == 4, "report:\n%s", report);
+      kill_probe(pid);
+    }
   }
 }
 

@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 
 use libc::c_int;
 
+mod close_fds;
 pub(super) mod privileges;
 
 use super::clone::legacy_leftover;
@@ -432,88 +433,7 @@ fn lay_out_fds(ctx: &Context) -> Step {
         };
         result.on(slot as u32)?;
     }
-    close_from(count as u32, ctx)
-}
-
-/// Closes every fd from `first` up: close_range, or where the kernel lacks it (before 5.9) or a
-/// seccomp profile refuses it, the entries of /proc/self/fd read with getdents64 into a stack
-/// buffer. Never a loop up to RLIMIT_NOFILE, which can be 2^30.
-fn close_from(first: u32, ctx: &Context) -> Step {
-    if !ctx.close_range_missing {
-        // SAFETY: close_range on plain integers.
-        match unsafe { sys!(libc::SYS_close_range, first, u32::MAX, 0) } {
-            Ok(_) => return Ok(()),
-            Err(libc::ENOSYS) => ctx.report.close_range_missing.store(1, Ordering::Relaxed),
-            Err(libc::EPERM) => {}
-            Err(errno) => {
-                return Err(Failure {
-                    errno,
-                    item: ITEM_CLOSE_REST,
-                });
-            }
-        }
-    }
-    close_listed_fds(first).on(ITEM_CLOSE_REST)
-}
-
-fn close_listed_fds(first: u32) -> Result<(), i32> {
-    // SAFETY: a NUL-terminated literal path.
-    let dir = unsafe {
-        sys!(
-            libc::SYS_openat,
-            libc::AT_FDCWD,
-            c"/proc/self/fd".as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC
-        )
-    }? as c_int;
-    let mut buffer = [0u8; 1024];
-    loop {
-        // SAFETY: the buffer lives on this stack and its length is passed.
-        let len = unsafe { sys!(libc::SYS_getdents64, dir, buffer.as_mut_ptr(), buffer.len()) }?;
-        if len == 0 {
-            break;
-        }
-        let mut closed_any = false;
-        let mut entries = buffer.get(..len).unwrap_or(&[]);
-        // struct linux_dirent64: u64 ino, i64 off, u16 reclen, u8 type, char name[].
-        while let Some(reclen) = entries
-            .get(16..18)
-            .and_then(|b| b.try_into().ok())
-            .map(|b| u16::from_ne_bytes(b) as usize)
-        {
-            let name = entries.get(19..reclen).unwrap_or(&[]);
-            if let Some(fd) = parse_fd(name) {
-                if fd >= first as c_int && fd != dir {
-                    // SAFETY: close on a plain integer.
-                    let _ = unsafe { sys!(libc::SYS_close, fd) };
-                    closed_any = true;
-                }
-            }
-            entries = entries.get(reclen.max(1)..).unwrap_or(&[]);
-        }
-        if closed_any {
-            // Closing while reading may shift what the next read returns: start over.
-            // SAFETY: lseek on our own directory fd.
-            unsafe { sys!(libc::SYS_lseek, dir, 0, libc::SEEK_SET) }?;
-        }
-    }
-    // SAFETY: our own directory fd.
-    let _ = unsafe { sys!(libc::SYS_close, dir) };
-    Ok(())
-}
-
-/// The fd a /proc/self/fd entry names (a NUL-terminated decimal), or None for "." and "..".
-fn parse_fd(name: &[u8]) -> Option<c_int> {
-    let mut fd: c_int = 0;
-    let mut digits = 0;
-    for &byte in name.iter().take_while(|&&b| b != 0) {
-        if !byte.is_ascii_digit() {
-            return None;
-        }
-        fd = fd.checked_mul(10)?.checked_add(c_int::from(byte - b'0'))?;
-        digits += 1;
-    }
-    (digits > 0).then_some(fd)
+    close_fds::close_from(count as u32, ctx)
 }
 
 /// PR_SET_PDEATHSIG, then a check that the parent is still the caller: had it died before
