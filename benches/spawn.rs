@@ -717,10 +717,7 @@ fn many_fds(plain: &Spec, rounds: usize) {
             }
         }
     }
-    let names = [
-        "close_range",
-        "fallback (close_range refused by seccomp)",
-    ];
+    let names = ["close_range", "fallback (close_range refused by seccomp)"];
     println!("\n### Closing the caller's fds: {open} open ({rounds} rounds, interleaved)\n");
     println!("| variant | p50 ms | p90 ms | p50 / close_range |");
     println!("|---|---:|---:|---:|");
@@ -771,7 +768,12 @@ fn refuse_close_range_on_this_thread() {
     unsafe {
         assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
         assert_eq!(
-            libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &program),
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &program
+            ),
             0,
             "seccomp: {}",
             std::io::Error::last_os_error()
