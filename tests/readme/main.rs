@@ -4,48 +4,71 @@
 //! In README.md each code block stands right after a marker (an HTML comment, invisible on the
 //! rendered page): `<!-- example: NAME -->` before a ```sh block of commands, or
 //! `<!-- file: PATH -->` before a file those commands use (a C program, a main.go, ...). The
-//! commands of an example run in README order with `sh -e`, in a fresh copy of this checkout
-//! holding the README's files (see runner.rs for the few differences from a user's clone).
-//! A block without a marker, or an example not listed below, fails
-//! `every_readme_block_is_checked`.
+//! commands of an example run in README order with `sh -e`, as root, in a fresh copy of this
+//! checkout holding the README's files, with a throwaway /usr, /etc and /opt (runner.rs says
+//! what else differs from a user's clone). A block without a marker, or an example not listed
+//! below, fails `every_readme_block_is_checked`.
 //!
-//! To add an example: mark its blocks in README.md and add one line below, naming it and the
-//! function that checks its output.
+//! To add an example: mark its blocks in README.md and add one line below: its name, `after`
+//! the example whose commands must run first if any (e.g. `after install`), and a function
+//! (or closure) that checks what it printed and wrote.
 
 mod blocks;
+#[path = "../common/mod.rs"]
+mod common;
 mod runner;
 
 use std::collections::BTreeSet;
+use std::process::Command;
 
 use runner::Output;
 
-/// One `#[test]` per README example, and the list `every_readme_block_is_checked` compares
-/// with the README's markers.
+/// One `#[test]` per README example, and the table of them (name, the example it runs after).
 macro_rules! readme_examples {
-    ($($name:ident => $check:expr,)*) => {
-        const EXAMPLES: &[&str] = &[$(stringify!($name)),*];
+    ($($name:ident $(after $after:ident)? => $check:expr,)*) => {
+        const EXAMPLES: &[(&str, Option<&str>)] =
+            &[$((stringify!($name), readme_examples!(@after $($after)?))),*];
         $(
             #[test]
             fn $name() {
                 let check: fn(&Output) = $check;
-                check(&run_example(stringify!($name)));
+                if let Some(output) = run_example(stringify!($name)) {
+                    check(&output);
+                }
             }
         )*
     };
+    (@after) => { None };
+    (@after $after:ident) => { Some(stringify!($after)) };
 }
 
 readme_examples! {
     spawn => shows_clean_process_in_tmp,
-    c_quick_start => lists_root_directory,
+    install => installs_system_library,
+    c_quick_start after install => lists_root_directory,
+    c_from_clone => lists_root_directory,
 }
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
 
-fn run_example(name: &str) -> Output {
+/// None when skipped (not root, and skips allowed).
+fn run_example(name: &str) -> Option<Output> {
+    if common::c::skip_unless_root(&format!("README example {name}")) {
+        return None;
+    }
+    let mut chain = vec![name];
+    while let Some(&(_, Some(after))) = EXAMPLES.iter().find(|(n, _)| n == chain.last().unwrap()) {
+        assert!(
+            !chain.contains(&after),
+            "examples run after each other: {chain:?}"
+        );
+        chain.push(after);
+    }
+    chain.reverse();
     let (blocks, _) = blocks::parse(&readme());
-    runner::run(name, &blocks)
+    Some(runner::run(name, &chain, &blocks))
 }
 
 #[test]
@@ -56,7 +79,7 @@ fn every_readme_block_is_checked() {
     for block in &blocks {
         match &block.marker {
             blocks::Marker::Example(name) => {
-                if !EXAMPLES.contains(&name.as_str()) {
+                if !EXAMPLES.iter().any(|(n, _)| n == name) {
                     problems.push(format!(
                         "README.md:{}: example {name} is not checked: add a line for it to \
                          readme_examples! in tests/readme/main.rs",
@@ -82,7 +105,7 @@ fn every_readme_block_is_checked() {
             }
         }
     }
-    for name in EXAMPLES {
+    for (name, _) in EXAMPLES {
         if !in_readme.contains(name) {
             problems.push(format!(
                 "tests/readme/main.rs checks example {name}, which README.md no longer marks"
@@ -170,5 +193,34 @@ fn lists_root_directory(out: &Output) {
         "`ls -l /` listed {listed:?}, / holds {root:?}\n--- stdout\n{}\n--- stderr\n{}",
         out.stdout,
         out.stderr
+    );
+}
+
+/// `sudo ./install.sh ...` and `sudo ldconfig`: the library, its links, header and sprout.pc
+/// under /usr/local, and the loader's cache naming libsprout.so.1.
+fn installs_system_library(out: &Output) {
+    for path in [
+        "/usr/local/lib/libsprout.so.1",
+        "/usr/local/lib/libsprout.so",
+        "/usr/local/lib/libsprout.a",
+        "/usr/local/include/sprout.h",
+        "/usr/local/lib/pkgconfig/sprout.pc",
+    ] {
+        assert!(
+            out.written(path).is_some(),
+            "{path} was not installed\n{}",
+            out.stderr
+        );
+    }
+    let cache = out
+        .written("/etc/ld.so.cache")
+        .expect("ldconfig did not write /etc/ld.so.cache");
+    let listed = common::c::check(Command::new("ldconfig").arg("-C").arg(&cache).arg("-p"));
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.trim_start().starts_with("libsprout.so.1 ")
+                && l.contains("/usr/local/lib/libsprout.so.1")),
+        "the loader's cache has no libsprout.so.1 in /usr/local/lib:\n{listed}"
     );
 }

@@ -1,17 +1,24 @@
-//! Runs one README example as a new user would: its commands, exactly as written, with `sh`,
-//! in a fresh directory holding what a clone of this repository holds, plus the example's files.
+//! Runs one README example as a new user would: its commands, exactly as written, with `sh -e`,
+//! in a fresh directory holding what a clone of this repository holds, plus the README's files.
 //!
 //! What differs from a user's fresh clone, and why:
+//! - The example runs in a private mount namespace where /usr, /etc and /opt are overlays whose
+//!   writes land in the example's directory (`Output::written`): a system-wide install
+//!   (`sudo ./install.sh`, `sudo ldconfig`) is carried out, and checked, without touching this
+//!   machine or the other tests. (Mounts below those directories are not carried over.)
+//! - `sudo CMD` runs CMD as sudo does for root by default: environment reset, Debian's
+//!   secure_path as PATH (sudo itself need not be installed). HOME stays the example's.
 //! - `cargo run -- ARGS` runs the `sprout` binary this `cargo test` built (on PATH as `sprout`,
 //!   as an installed one would be), and `cargo test` does nothing: it is the command running
 //!   these examples. Any other cargo command runs for real.
-//! - The copy's `target/` starts with hard links to this run's compiled dependencies, so that
-//!   `cargo build` there compiles sprout itself only (seconds, not minutes).
+//! - The copy's `target/` starts with hard links to compiled dependencies (this run's for its
+//!   profile, those kept from earlier examples for others), so that `cargo build` there
+//!   compiles sprout itself only: seconds, not minutes.
 //! - HOME is an empty directory of the example's own (an install into `~/.local` stays there);
 //!   the toolchains' homes and caches (cargo, rustup, pyenv, Go) stay the user's.
-//! - The shell holds an extra open fd (7) and an extra variable (SPROUT_README_LEAK), which a
-//!   process sprout starts must not get unless asked: an example that claims a clean fd table
-//!   or environment shows them if they leak.
+//! - The shell holds extra open fds (7, and 9 while the examples it runs after run) and an
+//!   extra variable (SPROUT_README_LEAK), which a process sprout starts must not get unless
+//!   asked: an example that claims a clean fd table or environment shows them if they leak.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -23,39 +30,74 @@ use std::process::{Command, Stdio};
 use crate::blocks::{Block, Marker};
 
 pub struct Output {
+    /// What the example's own commands printed (those of the examples it runs after print to
+    /// stderr).
     pub stdout: String,
     pub stderr: String,
+    sandbox: PathBuf,
 }
 
-const PRELUDE: &str = r#"# Set by tests/readme/runner.rs before the README's commands.
-cargo() {
+impl Output {
+    /// Where the file the example wrote at `path` (under /usr, /etc or /opt) is kept, if it
+    /// wrote one there.
+    pub fn written(&self, path: &str) -> Option<PathBuf> {
+        let relative = path.strip_prefix('/').expect("an absolute path");
+        let kept = self.sandbox.join(relative.replacen('/', "/upper/", 1));
+        fs::symlink_metadata(&kept).is_ok().then_some(kept)
+    }
+}
+
+/// The directories a system-wide install writes to, given to each example as overlays.
+const SYSTEM_DIRS: [&str; 3] = ["usr", "etc", "opt"];
+
+const SUDO_SECURE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn prelude(sandbox: &Path) -> String {
+    let mut s = String::from("# Set by tests/readme/runner.rs before the README's commands.\n");
+    for dir in SYSTEM_DIRS {
+        let keep = sandbox.join(dir);
+        s += &format!(
+            "mkdir -p '{k}/upper' '{k}/work' && mount -t overlay -o \
+             lowerdir=/{dir},upperdir='{k}/upper',workdir='{k}/work' readme-{dir} /{dir}\n",
+            k = keep.display()
+        );
+    }
+    s + &format!(
+        r#"sudo() {{
+    env -i PATH={SUDO_SECURE_PATH} HOME="$HOME" TERM="${{TERM-}}" LANG="${{LANG-}}" "$@"
+}}
+cargo() {{
     if [ "$*" = test ]; then
         echo "(cargo test: the command running these examples)" >&2
-    elif [ "${1-}" = run ] && [ "${2-}" = -- ]; then
+    elif [ "${{1-}}" = run ] && [ "${{2-}}" = -- ]; then
         shift 2
         sprout "$@"
     else
         command cargo "$@"
     fi
-}
+}}
 exec 7</dev/null
 export SPROUT_README_LEAK=1
 set -x
-"#;
+"#
+    )
+}
 
-/// No example takes longer unless something hangs (a build from nothing takes ~2 minutes).
-const TIMEOUT_SECONDS: &str = "900";
+/// No example takes longer unless something hangs (a build from nothing takes minutes).
+const TIMEOUT_SECONDS: &str = "1200";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs example `name` (its blocks in README order) and returns its output; panics with the
-/// script and its output when a command fails.
-pub fn run(name: &str, blocks: &[Block]) -> Output {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("readme")
-        .join(name);
+fn tmp() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme")
+}
+
+/// Runs the examples of `chain` (the examples `name` runs after, then `name`) and returns
+/// the output; panics with the script and its output when a command fails.
+pub fn run(name: &str, chain: &[&str], blocks: &[Block]) -> Output {
+    let dir = tmp().join(name);
     match fs::remove_dir_all(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -64,48 +106,64 @@ pub fn run(name: &str, blocks: &[Block]) -> Output {
     let checkout = dir.join("checkout");
     let home = dir.join("home");
     let bin = dir.join("bin");
-    for d in [&checkout, &home, &bin] {
+    let sandbox = dir.join("sandbox");
+    for d in [&checkout, &home, &bin, &sandbox] {
         fs::create_dir_all(d).unwrap();
     }
     copy_checkout(&root(), &checkout);
-    let profile = profile_dir();
-    seed_target(
-        &profile,
-        &checkout.join("target").join(profile.file_name().unwrap()),
-    );
-    symlink(env!("CARGO_BIN_EXE_sprout"), bin.join("sprout")).unwrap();
-
-    let mut script = String::from(PRELUDE);
-    let mut commands = 0;
-    for block in blocks {
-        match &block.marker {
-            Marker::File(path) => {
-                let dest = checkout.join(path);
-                fs::create_dir_all(dest.parent().unwrap()).unwrap();
-                fs::write(&dest, &block.text).unwrap();
-            }
-            Marker::Example(example) if example == name => {
-                assert_eq!(
-                    block.lang, "sh",
-                    "README.md:{}: example {name} has a ```{} block; its commands must be a \
-                     ```sh block",
-                    block.line, block.lang
-                );
-                script.push_str(&format!("# README.md:{}\n{}", block.line, block.text));
-                commands += 1;
-            }
-            Marker::Example(_) => {}
+    let this_run = profile_dir();
+    let this_profile = this_run.file_name().unwrap().to_owned();
+    seed_target(&this_run, &checkout.join("target").join(&this_profile));
+    for kept in fs::read_dir(seed_dir()).into_iter().flatten() {
+        let kept = kept.unwrap();
+        if kept.file_name() != this_profile {
+            seed_target(
+                &kept.path(),
+                &checkout.join("target").join(kept.file_name()),
+            );
         }
     }
-    assert!(
-        commands > 0,
-        "README.md has no block marked <!-- example: {name} -->"
-    );
+    symlink(env!("CARGO_BIN_EXE_sprout"), bin.join("sprout")).unwrap();
+
+    let mut script = prelude(&sandbox);
+    for (i, example) in chain.iter().enumerate() {
+        let own = i + 1 == chain.len();
+        if own && chain.len() > 1 {
+            script.push_str("exec 1>&9 9>&-\n");
+        } else if !own && i == 0 {
+            script.push_str("exec 9>&1 1>&2 # the examples this one runs after print to stderr\n");
+        }
+        let mut commands = 0;
+        for block in blocks {
+            if block.marker == Marker::Example(example.to_string()) {
+                assert_eq!(
+                    block.lang, "sh",
+                    "README.md:{}: example {example} has a ```{} block; its commands must be \
+                     a ```sh block",
+                    block.line, block.lang
+                );
+                script += &format!("# README.md:{} ({example})\n{}", block.line, block.text);
+                commands += 1;
+            }
+        }
+        assert!(
+            commands > 0,
+            "README.md has no block marked <!-- example: {example} -->"
+        );
+    }
+    for block in blocks {
+        if let Marker::File(path) = &block.marker {
+            let dest = checkout.join(path);
+            fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            fs::write(&dest, &block.text).unwrap();
+        }
+    }
     let script_path = dir.join("example.sh");
     fs::write(&script_path, &script).unwrap();
 
-    let mut command = Command::new("timeout");
+    let mut command = Command::new("unshare");
     command
+        .args(["--mount", "--propagation", "private", "timeout"])
         .args([TIMEOUT_SECONDS, "sh", "-e"])
         .arg(&script_path)
         .current_dir(&checkout)
@@ -114,6 +172,9 @@ pub fn run(name: &str, blocks: &[Block]) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    keep_compiled_dependencies(&checkout.join("target"), &this_profile);
+    fs::write(dir.join("stdout"), &output.stdout).unwrap();
+    fs::write(dir.join("stderr"), &output.stderr).unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
@@ -124,7 +185,11 @@ pub fn run(name: &str, blocks: &[Block]) -> Output {
         checkout.display(),
         script_path.display(),
     );
-    Output { stdout, stderr }
+    Output {
+        stdout,
+        stderr,
+        sandbox,
+    }
 }
 
 /// target/<profile>, where this test binary was built.
@@ -133,10 +198,15 @@ fn profile_dir() -> PathBuf {
     exe.parent().and_then(Path::parent).unwrap().to_path_buf()
 }
 
+/// Compiled dependencies of other profiles (`cargo build --release` in an example), kept
+/// from one example to the next and across runs.
+fn seed_dir() -> PathBuf {
+    tmp().join("seed")
+}
+
 /// The environment of a user's shell: this process's, less what cargo set for the test, with
 /// the example's own HOME and the built `sprout` first on PATH.
 fn user_environment(command: &mut Command, home: &Path, bin: &Path) {
-    let real_home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
     const SET_BY_CARGO: &[&str] = &[
         "CARGO_PKG_",
         "CARGO_BIN_",
@@ -160,6 +230,7 @@ fn user_environment(command: &mut Command, home: &Path, bin: &Path) {
             command.env_remove(&key);
         }
     }
+    let real_home = PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()));
     for (var, default) in [
         ("CARGO_HOME", ".cargo"),
         ("RUSTUP_HOME", ".rustup"),
@@ -216,24 +287,30 @@ fn copy_checkout(from: &Path, to: &Path) {
     }
 }
 
-/// Gives the copy this run's compiled dependencies: `deps/` and `build/` hard linked (cargo
-/// writes a unit's files only when it rebuilds it, and those of sprout itself, which it does
-/// rebuild, are left out), `.fingerprint/` copied (small files cargo rewrites).
-fn seed_target(profile: &Path, to: &Path) {
-    link_tree(&profile.join("deps"), &to.join("deps"), true);
-    link_tree(&profile.join("build"), &to.join("build"), true);
-    link_tree(
-        &profile.join(".fingerprint"),
-        &to.join(".fingerprint"),
-        false,
-    );
+/// Gives a profile directory of the copy compiled dependencies: `deps/` and `build/` hard
+/// linked (cargo writes a unit's files only when it rebuilds it, and those of sprout itself,
+/// which it does rebuild, are left out), `.fingerprint/` copied (small files cargo rewrites).
+fn seed_target(from: &Path, to: &Path) {
+    link_tree(&from.join("deps"), &to.join("deps"), true);
+    link_tree(&from.join("build"), &to.join("build"), true);
+    link_tree(&from.join(".fingerprint"), &to.join(".fingerprint"), false);
+}
+
+/// Adds the dependencies an example compiled for other profiles than this run's to the seed.
+fn keep_compiled_dependencies(target: &Path, this_profile: &OsStr) {
+    for profile in fs::read_dir(target).into_iter().flatten() {
+        let profile = profile.unwrap();
+        if profile.file_name() != this_profile && profile.path().join(".fingerprint").is_dir() {
+            seed_target(&profile.path(), &seed_dir().join(profile.file_name()));
+        }
+    }
 }
 
 fn link_tree(from: &Path, to: &Path, hard_link: bool) {
-    fs::create_dir_all(to).unwrap();
     let Ok(entries) = fs::read_dir(from) else {
         return;
     };
+    fs::create_dir_all(to).unwrap();
     for entry in entries {
         let entry = entry.unwrap();
         let name = entry.file_name();
@@ -246,14 +323,20 @@ fn link_tree(from: &Path, to: &Path, hard_link: bool) {
         }
         let (source, dest) = (entry.path(), to.join(&name));
         let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
+        let made = if kind.is_dir() {
             link_tree(&source, &dest, hard_link);
+            Ok(())
         } else if kind.is_symlink() {
-            symlink(fs::read_link(&source).unwrap(), &dest).unwrap();
+            symlink(fs::read_link(&source).unwrap(), &dest)
         } else if hard_link {
-            fs::hard_link(&source, &dest).unwrap();
+            fs::hard_link(&source, &dest)
         } else {
-            fs::copy(&source, &dest).unwrap();
+            fs::copy(&source, &dest).map(drop)
+        };
+        match made {
+            // Another example kept the same file first.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            other => other.unwrap(),
         }
     }
 }
