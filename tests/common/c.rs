@@ -162,10 +162,14 @@ pub fn wrapped(wrapper: &[&str], program: &Path) -> Command {
         None => Command::new(program),
     };
     // LeakSanitizer is off: leaks are not what these tests look for, and it needs ptrace,
-    // which sandboxes and containers often refuse.
+    // which sandboxes and containers often refuse. LD_LIBRARY_PATH goes: cargo sets it to
+    // target/debug (among others), which the loader searches before the programs' rpath, and
+    // where a libsprout.so.1 link made by hand (the README's build from a clone) names the
+    // library of the last `cargo build`, not this run's.
     command
         .env("SPROUT_PROBE", probe())
-        .env("ASAN_OPTIONS", "detect_leaks=0");
+        .env("ASAN_OPTIONS", "detect_leaks=0")
+        .env_remove("LD_LIBRARY_PATH");
     command
 }
 

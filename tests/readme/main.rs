@@ -47,6 +47,7 @@ readme_examples! {
     install => installs_system_library,
     c_quick_start after install => lists_root_directory,
     c_from_clone => lists_root_directory,
+    go_quick_start => |out| assert!(out.stdout.ends_with("64\nNoNewPrivs:\t1\n"), "{}", out.stdout),
 }
 
 fn readme() -> String {
