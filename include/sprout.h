@@ -8,7 +8,14 @@
  *    on failure. When `err` is non-NULL it is filled on every failure; it may be NULL.
  *  - Every function may be called from any thread at once (none from a signal handler: they
  *    allocate). The library installs no signal handler and never reaps a child it did not
- *    start. After fork, the copy may spawn too; it does not own its parent's processes.
+ *    start.
+ *  - Fork: a copy made by fork() may call every function, from any thread, even when other
+ *    threads of its parent were inside the library at that moment (fork handlers, registered
+ *    when the library is loaded, hand it no held lock). It does not own its parent's
+ *    processes (sprout_list is empty; their pids are -ECHILD/-ESRCH), never sees its parent's
+ *    spawn areas, and keeps the TTY handles, each on its own duplicate of the terminal fd.
+ *    Not covered: a copy made without the C library's fork (raw clone, _Fork), which runs
+ *    no handlers, and a vfork child, which may only exec or _exit.
  *  - Pointers must be NULL where documented, or point to readable memory of the documented
  *    type; NULL where a value is required is -EINVAL, never a crash.
  */

@@ -9,6 +9,7 @@
 
 pub mod error;
 mod ffi;
+mod fork;
 mod names;
 mod namespaces;
 mod pidfd;

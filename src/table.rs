@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use once_cell::sync::Lazy;
-use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use crate::error::{Error, Result, Stage};
+use crate::fork::{self, Lock, LockGuard, MappedLockGuard, Owner, RawLock};
 use crate::pidfd::{self, Block, Life};
 
 /// How many exit statuses of gone processes the table keeps for a `wait` that has not come
@@ -152,14 +152,19 @@ impl Processes {
 }
 
 /// The processes, and the process they belong to.
-static TABLE: Lazy<Mutex<(u32, Processes)>> =
-    Lazy::new(|| Mutex::new((std::process::id(), Processes::default())));
+static TABLE: Lazy<Lock<(Owner, Processes)>> =
+    Lazy::new(|| Lock::new((Owner::current(), Processes::default())));
+
+/// For the fork handlers (see fork.rs).
+pub(crate) fn lock_word() -> &'static RawLock {
+    fork::word(&TABLE)
+}
 
 /// The table, locked. A copy of the caller made by fork inherits the table, but not the
 /// processes in it (they are not its children): it starts with an empty one.
-fn table() -> MappedMutexGuard<'static, Processes> {
-    MutexGuard::map(TABLE.lock(), |(owner, processes)| {
-        let me = std::process::id();
+fn table() -> MappedLockGuard<'static, Processes> {
+    LockGuard::map(TABLE.lock(), |(owner, processes)| {
+        let me = Owner::current();
         if *owner != me {
             *owner = me;
             processes.clear();

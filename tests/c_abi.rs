@@ -188,3 +188,8 @@ fn dumpable() {
 fn spawn_mask() {
     run_c_test("spawn_mask");
 }
+
+#[test]
+fn fork() {
+    run_c_test("fork");
+}

@@ -5,7 +5,7 @@
 
 mod args;
 mod process;
-mod tty;
+pub(crate) mod tty;
 pub mod types;
 
 use std::ffi::c_char;

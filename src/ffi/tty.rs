@@ -14,13 +14,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::errno::Errno;
 use once_cell::sync::Lazy;
-use parking_lot::Mutex;
 
 use super::types::sprout_tty;
 use super::{with_errno, writable};
+use crate::fork::{self, Lock, RawLock};
 use crate::tty::Tty;
 
-static LIVE: Lazy<Mutex<HashMap<usize, Arc<Tty>>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+/// The live handles. A copy of the caller made by fork keeps them: each refers to the copy's
+/// own duplicate of the terminal fd, which fork made, and releasing it in one process does
+/// not affect the other.
+static LIVE: Lazy<Lock<HashMap<usize, Arc<Tty>>>> = Lazy::new(|| Lock::new(HashMap::new()));
+
+/// For the fork handlers (see fork.rs).
+pub(crate) fn lock_word() -> &'static RawLock {
+    fork::word(&LIVE)
+}
 
 /// The next token divided by `TOKEN_STRIDE`. Starting high keeps tokens clear of small
 /// integers a caller might mix them up with.

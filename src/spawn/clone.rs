@@ -8,9 +8,10 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
-use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect, munmap};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous, mprotect, munmap};
 
 use super::report::Report;
+use crate::fork::Owner;
 
 /// Bytes of stack for the child. Its frames are small (no formatting, no allocation, one 1 KiB
 /// directory buffer), but glibc's posix_spawn keeps at least 32 KiB and unoptimised builds use
@@ -20,15 +21,20 @@ const PAGE: usize = 4096;
 
 /// One mapping: [report page][guard page][stack ..... top]. MAP_SHARED so that the report and
 /// the futex words in it stay shared with a child that does not share the caller's memory.
-/// Each thread keeps one and reuses it: a spawn is over (the child exec'd or died) before the
-/// area is used again, so one per thread is enough and mmap is not paid per spawn.
 ///
-/// A shared mapping stays shared with a copy of the caller made by fork, whose thread keeps
-/// this cache: that copy must never spawn on the area its parent may be spawning on, so an
-/// area is used only by the process that made it.
+/// Each thread keeps one and reuses it: a spawn is over (the child exec'd or died) before the
+/// area is used again, so one per thread is enough and mmap is not paid per spawn. That area
+/// is MADV_DONTFORK: a copy of the caller made by fork does not have it at all, so it can
+/// neither read nor write the report and stack its parent may be spawning on at that moment.
+/// The copy's thread still holds the cached value, whose owner is the parent (see
+/// `fork::Owner`): the copy forgets it without munmap, since that range may hold a mapping of
+/// the copy's own by then. A child with memory of its own (a joined time namespace) is such a
+/// copy too: its spawn gets an area without MADV_DONTFORK, unmapped once the spawn is over.
 pub struct SpawnArea {
     base: NonNull<c_void>,
-    owner: u32,
+    owner: Owner,
+    /// Cached for the thread's next spawn (MADV_DONTFORK), or unmapped after this one.
+    cached: bool,
 }
 
 const AREA_SIZE: usize = PAGE + PAGE + STACK_SIZE;
@@ -38,22 +44,31 @@ thread_local! {
 }
 
 impl SpawnArea {
-    /// This thread's area, or a new one.
-    pub fn take() -> Result<SpawnArea, Errno> {
+    /// This thread's area, or a new one; for a child with memory of its own, always a new one
+    /// (see above).
+    pub fn take(child_has_own_memory: bool) -> Result<SpawnArea, Errno> {
+        if child_has_own_memory {
+            return SpawnArea::new(false);
+        }
         match CACHED_AREA.with(|cell| cell.take()) {
-            Some(area) if area.owner == std::process::id() => Ok(area),
-            // Inherited through fork (dropping it unmaps only this process's view of it), or
-            // none yet.
-            _ => SpawnArea::new(),
+            Some(area) if area.owner == Owner::current() => Ok(area),
+            Some(inherited) => {
+                // The parent's, not mapped in this copy (MADV_DONTFORK).
+                std::mem::forget(inherited);
+                SpawnArea::new(true)
+            }
+            None => SpawnArea::new(true),
         }
     }
 
-    /// Gives the area back for this thread's next spawn.
+    /// Gives the area back for this thread's next spawn, or unmaps it.
     pub fn put_back(self) {
-        CACHED_AREA.with(|cell| cell.set(Some(self)));
+        if self.cached {
+            CACHED_AREA.with(|cell| cell.set(Some(self)));
+        }
     }
 
-    fn new() -> Result<SpawnArea, Errno> {
+    fn new(cached: bool) -> Result<SpawnArea, Errno> {
         let size = std::num::NonZeroUsize::new(AREA_SIZE).expect("constant is non-zero");
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {
@@ -66,10 +81,15 @@ impl SpawnArea {
         };
         let area = SpawnArea {
             base,
-            owner: std::process::id(),
+            owner: Owner::current(),
+            cached,
         };
         // SAFETY: the guard page lies inside the mapping just made.
         unsafe { mprotect(area.at(PAGE), PAGE, ProtFlags::PROT_NONE)? };
+        if cached {
+            // SAFETY: advice on the mapping just made, which nothing else uses yet.
+            unsafe { madvise(area.base, AREA_SIZE, MmapAdvise::MADV_DONTFORK)? };
+        }
         Ok(area)
     }
 
@@ -342,9 +362,41 @@ mod tests {
             .collect()
     }
 
+    /// A copy made by fork must not even see the area its parent spawns on; an area for a
+    /// child with memory of its own must stay in it.
+    #[test]
+    fn a_forked_copy_has_no_cached_area_but_keeps_an_own_memory_one() {
+        let cached = SpawnArea::new(true).unwrap();
+        let own_memory = SpawnArea::new(false).unwrap();
+        // SAFETY: the copy makes only system calls (mincore, _exit) before it ends.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let mapped = |area: &SpawnArea| {
+                let mut resident = [0u8; 1];
+                // SAFETY: mincore of one page into a one-byte vector; ENOMEM when unmapped.
+                unsafe { libc::mincore(area.base.as_ptr(), PAGE, resident.as_mut_ptr()) == 0 }
+            };
+            let code = if !mapped(&cached) && mapped(&own_memory) {
+                0
+            } else {
+                1
+            };
+            // SAFETY: ends the copy without running anything of the parent's.
+            unsafe { libc::_exit(code) };
+        }
+        assert!(pid > 0);
+        let mut status = 0;
+        // SAFETY: waits for the copy just made.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(
+            status, 0,
+            "the copy saw the cached area, or lost the other one"
+        );
+    }
+
     #[test]
     fn the_child_stack_is_large_and_an_overflow_hits_a_guard_page_not_the_report() {
-        let area = SpawnArea::new().unwrap();
+        let area = SpawnArea::new(true).unwrap();
         let base = area.base.as_ptr() as usize;
         let maps = mappings_of(&area);
         let find = |address: usize| maps.iter().find(|(s, e, _)| (*s..*e).contains(&address));

@@ -22,7 +22,8 @@
 //! flag may read otherwise for a moment.
 
 use nix::errno::Errno;
-use parking_lot::Mutex;
+
+use crate::fork::{self, Lock, RawLock};
 
 /// The value of PR_GET_DUMPABLE that lets the caller's own uid open its /proc files.
 const SUID_DUMP_USER: i32 = 1;
@@ -36,11 +37,27 @@ struct InFlight {
     started: u64,
 }
 
-static IN_FLIGHT: Mutex<InFlight> = Mutex::new(InFlight {
+static IN_FLIGHT: Lock<InFlight> = Lock::new(InFlight {
     count: 0,
     saved: SUID_DUMP_USER,
     started: 0,
 });
+
+/// For the fork handlers (see fork.rs).
+pub(crate) fn lock_word() -> &'static RawLock {
+    fork::word(&IN_FLIGHT)
+}
+
+/// In a copy made by fork, which has no spawn of its own in flight: when its parent had
+/// some, the copy's memory carries the flag one of their children may have set, so the
+/// parent's own is put back.
+pub(crate) fn forked_copy() {
+    let mut in_flight = IN_FLIGHT.lock();
+    if in_flight.count > 0 {
+        in_flight.count = 0;
+        set(in_flight.saved);
+    }
+}
 
 fn get() -> i32 {
     // SAFETY: PR_GET_DUMPABLE takes no pointer. nix's get_dumpable would turn the kernel's

@@ -3,7 +3,7 @@
 
 mod child;
 mod clone;
-mod dumpable;
+pub(crate) mod dumpable;
 mod namespaces;
 mod plan;
 mod report;
@@ -59,7 +59,8 @@ pub fn spawn(spec: &Spec) -> Result<Spawned> {
              time namespace is not supported",
         ));
     }
-    let area = SpawnArea::take().map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))?;
+    let area = SpawnArea::take(plan.namespaces.own_mm)
+        .map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))?;
     let result = spawn_on(&plan, &area, &terminal);
     area.put_back();
     let mut spawned = result?;
