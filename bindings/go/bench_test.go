@@ -168,6 +168,46 @@ func BenchmarkUserNamespaceWithMaps(b *testing.B) {
 	atHeapSizes(b, p)
 }
 
+// sprout alone, a new user namespace with maps and a plain spawn interleaved, first with a
+// small heap, then with 1 GiB of live heap: whether the spawn's cost depends on the heap.
+// (Interleaved with os/exec, the 1 GiB runs follow os/exec's forks, which leave the whole
+// heap copy-on-write: every page the program then writes faults once more, whatever
+// launcher it uses next.) Reported: the p50s, and the ratios 1 GiB / small.
+func BenchmarkSproutHeapSizes(b *testing.B) {
+	needRootB(b)
+	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}
+	userns := func() error {
+		cmd := sprout.Command(nothing)
+		cmd.Namespaces = []sprout.Namespace{{Type: sprout.UserNS}}
+		cmd.UidMappings, cmd.GidMappings = maps, maps
+		return cmd.Run()
+	}
+	plain := func() error { return sprout.Command(nothing).Run() }
+	var p50s [2][2]time.Duration // [heap][userns, plain]
+	for h, size := range []int{0, 1 << 30} {
+		heap := liveHeap(size)
+		times := [2][]time.Duration{}
+		for i := 0; i < b.N; i++ {
+			for v, run := range []func() error{userns, plain} {
+				start := time.Now()
+				if err := run(); err != nil {
+					b.Fatal(err)
+				}
+				times[v] = append(times[v], time.Since(start))
+			}
+		}
+		for v := range times {
+			p50s[h][v], _ = percentiles(times[v])
+		}
+		runtime.KeepAlive(heap)
+		debug.FreeOSMemory()
+	}
+	b.ReportMetric(ms(p50s[0][0]), "userns-small-p50-ms")
+	b.ReportMetric(ms(p50s[1][0]), "userns-1GiB-p50-ms")
+	b.ReportMetric(float64(p50s[1][0])/float64(p50s[0][0]), "userns-1GiB/small")
+	b.ReportMetric(float64(p50s[1][1])/float64(p50s[0][1]), "plain-1GiB/small")
+}
+
 // liveHeap allocates and touches size bytes of Go heap, in 1 MiB pieces.
 func liveHeap(size int) [][]byte {
 	heap := make([][]byte, size>>20)

@@ -309,17 +309,14 @@ func (c *Cmd) spec() (*csprout.Spec, error) {
 		}
 		s.ExecFD, s.Filename = fd, ""
 	}
-	for what, list := range map[string][]string{"argv": s.Argv, "env": c.Env} {
-		for i, str := range list {
-			if strings.IndexByte(str, 0) >= 0 {
-				return nil, argsError(syscall.EINVAL, fmt.Sprintf("%s[%d] %q holds a NUL byte", what, i, str))
-			}
-		}
+	if err := noNUL("argv", s.Argv); err != nil {
+		return nil, err
 	}
-	for what, str := range map[string]string{"Path": c.Path, "Dir": c.Dir, "ContainerID": c.ContainerID} {
-		if strings.IndexByte(str, 0) >= 0 {
-			return nil, argsError(syscall.EINVAL, fmt.Sprintf("%s %q holds a NUL byte", what, str))
-		}
+	if err := noNUL("env", c.Env); err != nil {
+		return nil, err
+	}
+	if err := noNUL("Path, Dir, ContainerID", []string{c.Path, c.Dir, c.ContainerID}); err != nil {
+		return nil, err
 	}
 	s.Env = c.Env
 	s.Dir = c.Dir
@@ -375,6 +372,16 @@ func (c *Cmd) spec() (*csprout.Spec, error) {
 		s.Seccomp = append(s.Seccomp, csprout.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K})
 	}
 	return s, nil
+}
+
+// noNUL refuses a string the C side would cut short at a NUL byte.
+func noNUL(what string, list []string) error {
+	for i, str := range list {
+		if strings.IndexByte(str, 0) >= 0 {
+			return argsError(syscall.EINVAL, fmt.Sprintf("%s[%d] %q holds a NUL byte", what, i, str))
+		}
+	}
+	return nil
 }
 
 func idMaps(what string, maps []IDMap) ([]csprout.IDMap, error) {
