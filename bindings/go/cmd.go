@@ -315,8 +315,10 @@ func (c *Cmd) spec() (*csprout.Spec, error) {
 	if err := noNUL("env", c.Env); err != nil {
 		return nil, err
 	}
-	if err := noNUL("Path, Dir, ContainerID", []string{c.Path, c.Dir, c.ContainerID}); err != nil {
-		return nil, err
+	for _, field := range [...]struct{ name, value string }{{"Path", c.Path}, {"Dir", c.Dir}, {"ContainerID", c.ContainerID}} {
+		if strings.IndexByte(field.value, 0) >= 0 {
+			return nil, argsError(syscall.EINVAL, fmt.Sprintf("%s %q holds a NUL byte", field.name, field.value))
+		}
 	}
 	s.Env = c.Env
 	s.Dir = c.Dir
@@ -388,7 +390,7 @@ func idMaps(what string, maps []IDMap) ([]csprout.IDMap, error) {
 	var out []csprout.IDMap
 	for i, m := range maps {
 		for _, v := range []int{m.ContainerID, m.HostID, m.Size} {
-			if v < 0 || v > math.MaxUint32 {
+			if v < 0 || uint64(v) > math.MaxUint32 {
 				return nil, argsError(syscall.EINVAL, fmt.Sprintf("%s[%d] = %d %d %d: out of range",
 					what, i, m.ContainerID, m.HostID, m.Size))
 			}
