@@ -133,9 +133,99 @@ TEST(every_exit_refused_by_a_filter_installed_before_the_credentials) {
   check_refused_exit_still_ends_the_child(1, 0);
 }
 
+/* --- killed at execve ------------------------------------------------------------------ */
+
+/*
+ * Spawns the probe ("exit 0") under a filter whose action for execve and execveat is `action`
+ * and checks that the call fails at stage EXEC with -EINTR and a message that says the child
+ * was killed by `signal_name` in execve, before the program ran, naming `subject` (NULL: the
+ * probe's path); that no child is left; and that the caller's own name is unchanged. Many
+ * rounds: the parent goes on while the killed child may still be on its way out.
+ */
+static void check_killed_at_exec(uint32_t action, uint32_t flags, int exec_fd, const char *subject,
+                                 const char *signal_name) {
+  no_core_dumps();
+  long calls[] = {SYS_execve, SYS_execveat};
+  struct sock_filter filter[16];
+  size_t len = filter_for(filter, calls, 2, action);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.flags = flags;
+  a.seccomp_filter = filter;
+  a.seccomp_filter_len = len;
+  a.exec_fd = exec_fd;
+  const char *args[] = {"exit", "0", NULL};
+  int32_t fds[] = {0, 1, 2};
+  char want[PATH_MAX + 200];
+  snprintf(want, sizeof want, "exec: %s: the child was killed by %s in execve, before the program ran",
+           subject ? subject : probe_path(), signal_name);
+  char own_name[16] = "";
+  CHECK(prctl(PR_GET_NAME, own_name) == 0, "PR_GET_NAME");
+  for (int round = 0; round < 50; round++) {
+    int pid = -1;
+    sprout_error err;
+    CHECK_FAILS(spawn_probe(&a, args, fds, 3, &pid, &err), &err, EINTR, SPROUT_STAGE_EXEC);
+    CHECK(!strncmp(err.message, want, strlen(want)), "round %d: message \"%s\", not \"%s ...\"",
+          round, err.message, want);
+    check_no_child_left("after the failed spawn");
+  }
+  char name_after[16] = "";
+  CHECK(prctl(PR_GET_NAME, name_after) == 0 && !strcmp(own_name, name_after),
+        "the caller's name changed from \"%s\" to \"%s\"", own_name, name_after);
+}
+
+TEST(a_filter_killing_execve_is_a_failure_at_exec) {
+  check_killed_at_exec(SECCOMP_RET_KILL_PROCESS, SPROUT_EXEC_NO_NEW_PRIVS, -1, NULL, "SIGSYS (signal 31)");
+  check_killed_at_exec(SECCOMP_RET_KILL_THREAD, SPROUT_EXEC_NO_NEW_PRIVS, -1, NULL, "SIGSYS (signal 31)");
+  /* TRAP raises SIGSYS, at SIG_DFL in the child. */
+  check_killed_at_exec(SECCOMP_RET_TRAP, SPROUT_EXEC_NO_NEW_PRIVS, -1, NULL, "SIGSYS (signal 31)");
+}
+
+TEST(a_filter_installed_before_the_credentials_killing_execve_is_a_failure_at_exec) {
+  need_root(); /* without no_new_privs the filter needs CAP_SYS_ADMIN */
+  check_killed_at_exec(SECCOMP_RET_KILL_PROCESS, 0, -1, NULL, "SIGSYS (signal 31)");
+}
+
+TEST(a_filter_killing_execveat_of_exec_fd_is_a_failure_at_exec) {
+  int fd = open(probe_path(), O_RDONLY | O_CLOEXEC);
+  CHECK(fd >= 0, "open probe: %s", strerror(errno));
+  char subject[32];
+  snprintf(subject, sizeof subject, "exec_fd %d", fd);
+  check_killed_at_exec(SECCOMP_RET_KILL_PROCESS, SPROUT_EXEC_NO_NEW_PRIVS, fd, subject,
+                       "SIGSYS (signal 31)");
+}
+
+TEST(a_program_the_filter_kills_after_it_ran_is_started) {
+  /* The probe runs, then its getppid is killed: that process ran its program, so the spawn
+   * succeeds and the wait status tells the rest. */
+  no_core_dumps();
+  long calls[] = {SYS_getppid};
+  struct sock_filter filter[16];
+  size_t len = filter_for(filter, calls, 1, SECCOMP_RET_KILL_PROCESS);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.flags = SPROUT_EXEC_NO_NEW_PRIVS;
+  a.seccomp_filter = filter;
+  a.seccomp_filter_len = len;
+  const char *args[] = {"try-getppid", NULL};
+  int32_t fds[] = {0, 1, 2};
+  for (int round = 0; round < 50; round++) {
+    int pid = -1;
+    sprout_error err;
+    CHECK_OK(spawn_probe(&a, args, fds, 3, &pid, &err), &err);
+    int status = -1;
+    CHECK_OK(sprout_wait(pid, 10000, &status, &err), &err);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS, "round %d: status %#x", round, status);
+  }
+}
+
 int main(void) {
   RUN(exit_group_refused_the_child_still_exits);
   RUN(every_exit_refused_the_child_still_dies);
   RUN(every_exit_refused_by_a_filter_installed_before_the_credentials);
+  RUN(a_filter_killing_execve_is_a_failure_at_exec);
+  RUN(a_filter_installed_before_the_credentials_killing_execve_is_a_failure_at_exec);
+  RUN(a_filter_killing_execveat_of_exec_fd_is_a_failure_at_exec);
+  RUN(a_program_the_filter_kills_after_it_ran_is_started);
   return summary();
 }

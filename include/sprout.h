@@ -280,6 +280,11 @@ typedef struct sprout_exec_args {
   // capset, prctl, getppid, rt_sigprocmask, execve or execveat), which it must allow; a
   // call it refuses fails the step that made it. A program the kernel rejects is
   // `-EINVAL`, stage SECCOMP; without no_new_privs and without CAP_SYS_ADMIN, `-EACCES`.
+  // A filter that kills the process at execve is `-EINTR`, stage EXEC (see
+  // `sprout_exec_async`). On Linux before 5.16, a core-dumping signal in the child before
+  // exec (a KILL or TRAP action of the filter, when the caller is dumpable) also kills the
+  // caller, whose memory the child shares: those kernels killed every process sharing the
+  // memory of one that dumps core.
   const void *seccomp_filter;
   // In instructions; 0: none; more than BPF_MAXINSNS (4096): `-EINVAL`, stage ARGS.
   size_t seccomp_filter_len;
@@ -333,6 +338,20 @@ void sprout_exec_args_init(struct sprout_exec_args *args);
 // "Runs the new program" is the point of no return of execve, where the kernel lets the
 // caller go on: the last steps of execve (closing close-on-exec fds, filling
 // /proc/PID/cmdline) may still be under way in the new process for a moment after the return.
+//
+// A step that fails before that point is an error with its stage (see `sprout_error`). A
+// child that dies before it, killed by a signal without a step to blame, is `-EINTR` with
+// the stage it was in ("the child died before exec (wait status 0x9)"); one that
+// `seccomp_filter` kills at execve or execveat (a KILL_THREAD, KILL_PROCESS or TRAP action) is
+// `-EINTR`, stage EXEC ("exec: /bin/x: the child was killed by SIGSYS (signal 31) in
+// execve, before the program ran"). To tell that case apart, when the filter run on the exec
+// call's number in the parent may kill (or depends on the call's arguments), the child takes
+// the name "sprout/exec" right before execve and the call reads /proc/PID/stat once after
+// it (~10-25 µs); a filter that lets execve through or fail costs nothing more. What the
+// call cannot tell, and reports as started (the wait status then says how the process
+// ended): a kill at execve by a filter the caller itself runs under (inherited, not
+// `seccomp_filter`); a program whose loading fails after the point of no return (the kernel
+// kills it with SIGSEGV); a kill at execve while /proc is not mounted.
 //
 // `fds[i]` is the caller's fd that becomes fd `i` in the new process, -1 leaves `i` closed;
 // every other fd is closed, and the caller's fds and their flags are never changed. `fds` may

@@ -15,6 +15,13 @@ pub(crate) fn stat_field<T: FromStr>(stat: &[u8], n: usize) -> Option<T> {
         .ok()
 }
 
+/// The command name of a /proc/PID/stat line: what lies between the first '(' and the last ')'.
+pub(crate) fn stat_command(stat: &[u8]) -> Option<&[u8]> {
+    let start = stat.iter().position(|&b| b == b'(')? + 1;
+    let end = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(start..end)
+}
+
 /// The calling thread's /proc/thread-self/status, or nothing where /proc cannot tell.
 pub(crate) fn thread_status() -> Vec<u8> {
     std::fs::read("/proc/thread-self/status").unwrap_or_default()
@@ -41,6 +48,12 @@ mod tests {
         assert_eq!(stat_field(stat, 8), Some(42));
         assert_eq!(stat_field::<i64>(stat, 30), None);
         assert_eq!(stat_field::<u64>(stat, 3), None, "the state is no number");
+        assert_eq!(stat_field::<char>(stat, 3), Some('S'));
+        assert_eq!(stat_command(stat), Some(&b"a) b) c"[..]));
+        assert_eq!(
+            stat_command(b"7 (sprout/exec) Z 1"),
+            Some(&b"sprout/exec"[..])
+        );
     }
 
     #[test]

@@ -232,6 +232,11 @@ pub struct sprout_exec_args {
     /// capset, prctl, getppid, rt_sigprocmask, execve or execveat), which it must allow; a
     /// call it refuses fails the step that made it. A program the kernel rejects is
     /// `-EINVAL`, stage SECCOMP; without no_new_privs and without CAP_SYS_ADMIN, `-EACCES`.
+    /// A filter that kills the process at execve is `-EINTR`, stage EXEC (see
+    /// `sprout_exec_async`). On Linux before 5.16, a core-dumping signal in the child before
+    /// exec (a KILL or TRAP action of the filter, when the caller is dumpable) also kills the
+    /// caller, whose memory the child shares: those kernels killed every process sharing the
+    /// memory of one that dumps core.
     pub seccomp_filter: *const c_void,
     /// In instructions; 0: none; more than BPF_MAXINSNS (4096): `-EINVAL`, stage ARGS.
     pub seccomp_filter_len: usize,

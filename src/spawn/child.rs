@@ -25,6 +25,7 @@ mod close_fds;
 pub(super) mod privileges;
 
 use super::clone::legacy_leftover;
+use super::exec_marker::MARKER;
 use super::plan::{ChildTty, Exec, FdLayout, Plan, SeccompWhen};
 use super::report::{Report, SYNC_GO, SYNC_READY, SYNC_STARTED};
 use super::sys::sys;
@@ -177,11 +178,22 @@ fn run(ctx: &Context) -> Step {
     }
     .on(0)?;
 
+    if plan.checks_exec() {
+        mark_exec();
+    }
     // With no_new_privs: last, so that it filters the program and not sprout.
     privileges::install_seccomp(plan, report, SeccompWhen::BeforeExec)?;
 
     report.enter(Stage::Exec);
     exec(plan)
+}
+
+/// Takes the name `exec_marker::MARKER`, which a successful execve replaces: the parent then
+/// tells a child killed at execve by the filter from one that runs the program. A name the
+/// filter refuses to set only leaves that case reported as started.
+fn mark_exec() {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes from a static.
+    let _ = unsafe { sys!(libc::SYS_prctl, libc::PR_SET_NAME, MARKER.as_ptr(), 0, 0, 0) };
 }
 
 /// What a failed TTY step was doing: the report's item for that stage.

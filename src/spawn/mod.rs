@@ -4,9 +4,11 @@
 mod child;
 mod clone;
 pub(crate) mod dumpable;
+mod exec_marker;
 mod namespaces;
 mod plan;
 mod report;
+mod seccomp_action;
 mod subject;
 pub(crate) mod sys;
 
@@ -26,7 +28,7 @@ use clone::{CloneRequest, SpawnArea, clone_child};
 use namespaces::{Handshake, ParentFailure, PidNsSwitch};
 use plan::Plan;
 use report::Outcome;
-use subject::{clone_error, subject};
+use subject::{clone_error, exec_subject, killed_by, subject};
 use sys::sys;
 
 pub(crate) use child::TtyItem;
@@ -129,6 +131,21 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
         CLOSE_RANGE_MISSING.store(true, Ordering::Relaxed);
     }
     match report.outcome() {
+        // Only a filter of the plan's that may kill execve (see exec_marker).
+        Outcome::Exec if plan.checks_exec() && exec_marker::died_before_the_program(cloned.pid) => {
+            let status = reap(&cloned.pidfd);
+            terminal.undo(cloned.pid);
+            Err(Error::new(
+                Stage::Exec,
+                Errno::EINTR,
+                format!(
+                    "{}: the child was {} in execve, before the program ran (wait status \
+                     {status:#x})",
+                    exec_subject(plan),
+                    killed_by(status)
+                ),
+            ))
+        }
         Outcome::Exec => Ok(Spawned {
             pid: cloned.pid,
             pidfd: cloned.pidfd,

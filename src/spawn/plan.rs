@@ -7,6 +7,7 @@ use std::ffi::{CString, c_char};
 use std::os::fd::RawFd;
 
 use super::namespaces::{Handover, NamespacePlan, ParentSteps, id_maps, parent_pid};
+use super::seccomp_action::{THIS_ARCH, action_for, may_kill};
 use crate::spec::{Program, Spec, capability_mask, last_capability};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
@@ -122,6 +123,7 @@ impl<'a> Plan<'a> {
                 } else {
                     SeccompWhen::BeforeCredentials
                 },
+                may_kill_exec: may_kill_exec(spec),
             }),
             tty: around.tty,
             namespaces: around.namespaces,
@@ -351,6 +353,27 @@ pub struct SeccompStep {
     /// Points into `spec.seccomp_filter`.
     pub program: libc::sock_fprog,
     pub when: SeccompWhen,
+    /// Whether the filter may kill the child at its execve (or execveat): then the child takes
+    /// the exec marker's name and the parent checks how it ended (see `exec_marker`).
+    pub may_kill_exec: bool,
+}
+
+impl Plan<'_> {
+    /// Whether the parent must check that the child did not die at execve (see `exec_marker`).
+    pub fn checks_exec(&self) -> bool {
+        self.seccomp.as_ref().is_some_and(|step| step.may_kill_exec)
+    }
+}
+
+/// Whether the spec's filter may kill the process at the system call that runs its program,
+/// whatever the call's arguments: true unless running the filter on that call's number tells
+/// an action that lets the call go on or fail.
+fn may_kill_exec(spec: &Spec) -> bool {
+    let call = match spec.program {
+        Program::Fd(_) => libc::SYS_execveat,
+        _ => libc::SYS_execve,
+    };
+    action_for(&spec.seccomp_filter, call as u32, THIS_ARCH).is_none_or(may_kill)
 }
 
 /// When the filter goes in, as runc does it.
@@ -569,6 +592,52 @@ mod tests {
         // Stdio rotated: 0 and 1 are overwritten before slots 1 and 2 read them.
         assert_eq!(parked(&[1, 2, 0]), [2]);
         assert_eq!(parked(&[2, 0, 1]), [1, 2]);
+    }
+
+    #[test]
+    fn only_a_filter_that_may_kill_the_exec_call_makes_the_parent_check() {
+        let rule = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
+            code: code as u16,
+            jt,
+            jf,
+            k,
+        };
+        let load_nr = rule(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0);
+        let ret = |k| rule(libc::BPF_RET | libc::BPF_K, k, 0, 0);
+        // `action` for system call `nr`, everything else allowed.
+        let filter = |nr: libc::c_long, action: u32| {
+            vec![
+                load_nr,
+                rule(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, nr as u32, 0, 1),
+                ret(action),
+                ret(libc::SECCOMP_RET_ALLOW),
+            ]
+        };
+        let checks = |filter: Vec<libc::sock_filter>, program: Program| {
+            let mut spec = Spec::new(vec![cs("prog")]);
+            spec.seccomp_filter = filter;
+            spec.program = program;
+            Plan::new(&spec, ChildTty::Stay).checks_exec()
+        };
+        let kill = libc::SECCOMP_RET_KILL_PROCESS;
+        let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        assert!(!checks(Vec::new(), Program::Argv0), "no filter");
+        assert!(!checks(filter(libc::SYS_ptrace, kill), Program::Argv0));
+        assert!(!checks(filter(libc::SYS_execve, eperm), Program::Argv0));
+        assert!(checks(filter(libc::SYS_execve, kill), Program::Argv0));
+        assert!(checks(
+            filter(libc::SYS_execve, libc::SECCOMP_RET_TRAP),
+            Program::Argv0
+        ));
+        // exec_fd runs the program with execveat.
+        assert!(!checks(filter(libc::SYS_execve, kill), Program::Fd(0)));
+        assert!(checks(filter(libc::SYS_execveat, kill), Program::Fd(0)));
+        // A filter that looks at the arguments may kill some execve calls.
+        let by_argument = vec![
+            rule(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 16, 0, 0),
+            ret(libc::SECCOMP_RET_ALLOW),
+        ];
+        assert!(checks(by_argument, Program::Argv0));
     }
 
     #[test]

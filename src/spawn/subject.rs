@@ -87,6 +87,38 @@ fn fd_slot(plan: &Plan, slot: u32) -> String {
     }
 }
 
+/// The program a child was to exec, as the caller named it: the path, the name searched in
+/// PATH, or the exec fd.
+pub(super) fn exec_subject(plan: &Plan) -> String {
+    let spec = plan.spec;
+    match (&plan.exec, &spec.program) {
+        (Exec::Fd(_), Program::Fd(fd)) => format!("exec_fd {fd}"),
+        (Exec::Paths(candidates), Program::Path(name)) if candidates.len() > 1 => {
+            format!("{} (searching PATH)", name.to_string_lossy())
+        }
+        (Exec::Paths(candidates), _) if candidates.len() > 1 => {
+            format!("{} (searching PATH)", spec.argv[0].to_string_lossy())
+        }
+        (Exec::Paths(candidates), _) => candidates
+            .first()
+            .map(|path| path.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// How a process ended, from its wait status: "killed by SIGSYS (signal 31)", or "died".
+pub(super) fn killed_by(status: i32) -> String {
+    if !libc::WIFSIGNALED(status) {
+        return "died".to_owned();
+    }
+    let number = libc::WTERMSIG(status);
+    match nix::sys::signal::Signal::try_from(number) {
+        Ok(signal) => format!("killed by {} (signal {number})", signal.as_str()),
+        Err(_) => format!("killed by signal {number}"),
+    }
+}
+
 /// What a failed stage failed on, in words.
 pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> String {
     let spec = plan.spec;
