@@ -114,8 +114,9 @@ static void check_spawns_under_a_signal_flood(int flags) {
   double rate = (double)*sent / elapsed;
   printf("# %d rounds of 4 calls in %.2f s, %ld signals sent (%.0f/s), %d handled\n", rounds,
          elapsed, *sent, rate, (int)handled);
-  CHECK(rate > 10000, "only %.0f signals/s sent: no flood to speak of", rate);
-  CHECK(handled > 1000, "only %d signals handled", (int)handled);
+  /* The flooder aims at 20 kHz; on a loaded machine it gets less CPU. */
+  CHECK(rate > 4000, "only %.0f signals/s sent: no flood to speak of", rate);
+  CHECK(handled > 200, "only %d signals handled", (int)handled);
   CHECK(!handled_elsewhere, "the caller's handler ran in a spawned child");
 }
 
