@@ -83,6 +83,11 @@ static inline void SKIP(const char *fmt, ...) {
   _exit(SKIP_STATUS);
 }
 
+/* Flags shared between threads and signal handlers: atomic, so that ThreadSanitizer builds of
+ * the tests see them synchronised (a plain volatile is a data race to it). */
+#define FLAG_SET(flag, value) __atomic_store_n(&(flag), (value), __ATOMIC_SEQ_CST)
+#define FLAG_GET(flag) __atomic_load_n(&(flag), __ATOMIC_SEQ_CST)
+
 #define TEST(name) static void name(void)
 #define RUN(name) run_test(#name, name)
 

@@ -288,15 +288,17 @@ static volatile int stop_signalling;
 
 static void on_urg(int sig) {
   (void)sig;
-  if (syscall(SYS_getpid) != caller_pid) handler_ran_elsewhere = 1;
-  handler_ran = 1;
+  int saved = errno;
+  if (syscall(SYS_getpid) != caller_pid) FLAG_SET(handler_ran_elsewhere, 1);
+  FLAG_SET(handler_ran, 1);
+  errno = saved;
 }
 
 /* Signals the whole process group, spawned children included, until told to stop. SIGURG is
  * ignored by default, so the probes never die of it. */
 static void *signal_group(void *unused) {
   (void)unused;
-  while (!stop_signalling) {
+  while (!FLAG_GET(stop_signalling)) {
     kill(0, SIGURG);
     sched_yield();
   }
@@ -317,16 +319,16 @@ static void check_no_handler_runs_in_the_child(void) {
   sprout_exec_args_init(&a);
   const char *argv[] = {probe_path(), "exit", "0", NULL};
   a.argv = argv;
-  for (int i = 0; i < 500 && !handler_ran_elsewhere; i++) {
+  for (int i = 0; i < 500 && !FLAG_GET(handler_ran_elsewhere); i++) {
     int status;
     sprout_error err;
     CHECK_OK(sprout_exec(&a, NULL, 0, &status, &err), &err);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
   }
-  stop_signalling = 1;
+  FLAG_SET(stop_signalling, 1);
   pthread_join(thread, NULL);
-  CHECK(handler_ran, "the handler never ran in the caller: the test proves nothing");
-  CHECK(!handler_ran_elsewhere, "the caller's handler ran in a spawned child");
+  CHECK(FLAG_GET(handler_ran), "the handler never ran in the caller: the test proves nothing");
+  CHECK(!FLAG_GET(handler_ran_elsewhere), "the caller's handler ran in a spawned child");
 }
 
 TEST(no_caller_signal_handler_runs_in_the_child) { check_no_handler_runs_in_the_child(); }

@@ -303,7 +303,7 @@ static void *open_inheritable_fds(void *unused) {
   (void)unused;
   int ring[8];
   for (int i = 0; i < 8; i++) ring[i] = open("/dev/null", O_RDONLY);
-  for (unsigned long n = 0; !stop_opening; n++) {
+  for (unsigned long n = 0; !FLAG_GET(stop_opening); n++) {
     close(ring[n % 8]);
     ring[n % 8] = open("/dev/null", O_RDONLY);
   }
@@ -323,7 +323,7 @@ TEST(fds_other_threads_open_meanwhile_never_leak) {
     kill_probe(pid);
     free(report);
   }
-  stop_opening = 1;
+  FLAG_SET(stop_opening, 1);
   pthread_join(thread, NULL);
 }
 

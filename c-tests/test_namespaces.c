@@ -385,7 +385,7 @@ static void *spawn_into_pid_namespace(void *unused) {
     CHECK(!strcmp(link_of("/proc/thread-self/ns/pid_for_children"), before),
           "the spawning thread's pid_for_children changed");
   }
-  spawner_done = 1;
+  FLAG_SET(spawner_done, 1);
   return NULL;
 }
 
@@ -399,7 +399,7 @@ NS_TEST(joining_a_pid_namespace_never_moves_other_threads_children) {
   pthread_t thread;
   CHECK(pthread_create(&thread, NULL, spawn_into_pid_namespace, NULL) == 0, "pthread_create");
   int forks = 0;
-  while (!spawner_done) {
+  while (!FLAG_GET(spawner_done)) {
     int child = fork();
     if (child == 0) {
       char link[96];
