@@ -29,7 +29,7 @@ static sprout_tty *tty;
 /* Takes the table lock over and over. */
 static void *list_forever(void *unused) {
   (void)unused;
-  while (!stop) {
+  while (!FLAG_GET(stop)) {
     size_t count;
     sprout_list(NULL, NULL, 0, &count);
   }
@@ -39,7 +39,7 @@ static void *list_forever(void *unused) {
 /* Takes the TTY handles' lock over and over. */
 static void *use_tty_forever(void *unused) {
   (void)unused;
-  while (!stop) sprout_tty_fd(tty);
+  while (!FLAG_GET(stop)) sprout_tty_fd(tty);
   return NULL;
 }
 
@@ -48,7 +48,7 @@ static void *spawn_forever(void *unused) {
   (void)unused;
   const char *argv[] = {probe_path(), "exit", "0", NULL};
   sprout_credentials nobody = {65534, 65534, NULL, 0};
-  while (!stop) {
+  while (!FLAG_GET(stop)) {
     sprout_exec_args a;
     sprout_exec_args_init(&a);
     a.argv = argv;
@@ -116,7 +116,7 @@ TEST(copies_forked_while_threads_hold_every_lock_never_hang) {
       failure = status;
     }
   }
-  stop = 1;
+  FLAG_SET(stop, 1);
   for (int i = 0; i < 3; i++) pthread_join(threads[i], NULL);
   sprout_signal(held.pid, SIGKILL);
   sprout_wait(held.pid, -1, NULL, NULL);
