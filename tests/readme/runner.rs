@@ -26,6 +26,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use crate::blocks::{Block, Marker};
 
@@ -97,6 +98,13 @@ fn tmp() -> PathBuf {
 /// Runs the examples of `chain` (the examples `name` runs after, then `name`) and returns
 /// the output; panics with the script and its output when a command fails.
 pub fn run(name: &str, chain: &[&str], blocks: &[Block]) -> Output {
+    // One example at a time: on a fresh clone the first `cargo build --release` compiles every
+    // dependency (minutes), and the examples after it find them in the seed; side by side,
+    // each would compile them all.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = tmp().join(name);
     match fs::remove_dir_all(&dir) {
         Ok(()) => {}
