@@ -263,11 +263,13 @@ fn set_up_terminal(plan: &Plan) -> Step {
 /// reopen it (/proc/self/fd/N) once its credentials change. The group stays (usually `tty`),
 /// and a terminal that is already `uid`'s is left alone.
 fn hand_over_terminal(fd: RawFd, uid: u32) -> Result<(), i32> {
-    // SAFETY: an all-zero `struct stat` is valid plain data, on this stack.
-    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fstat fills the stat on this stack.
-    unsafe { sys!(libc::SYS_fstat, fd, &raw mut stat) }?;
-    if stat.st_uid != uid {
+    // Uninitialised, not zeroed: zeroing compiles to a call of the C library's memset.
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat fills the whole stat on this stack, or fails and is not read.
+    unsafe { sys!(libc::SYS_fstat, fd, stat.as_mut_ptr()) }?;
+    // SAFETY: the successful fstat initialised it.
+    let owner = unsafe { stat.assume_init_ref() }.st_uid;
+    if owner != uid {
         // SAFETY: fchown with integers; a group of -1 leaves the group unchanged.
         unsafe { sys!(libc::SYS_fchown, fd, uid, u32::MAX) }?;
     }
