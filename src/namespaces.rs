@@ -39,7 +39,7 @@ pub fn names(flags: u64) -> String {
 }
 
 /// The most lines a uid_map or gid_map may have (the kernel's UID_GID_MAP_MAX_EXTENTS).
-const MAX_MAP_LINES: usize = 340;
+pub(crate) const MAX_MAP_LINES: usize = 340;
 
 /// Refuses, before any process exists, a namespace, id map or cgroup request that cannot work:
 /// an unknown or repeated kind, an fd that is not a namespace of the kind it is given as, id

@@ -219,16 +219,7 @@ impl Spec {
         if let Some(index) = credentials.groups.iter().position(|&g| g == u32::MAX) {
             return no_id(format!("credentials.extra_gids[{index}]"));
         }
-        if credentials.groups.len() > NGROUPS_MAX {
-            return Err(Error::args(
-                Errno::EINVAL,
-                format!(
-                    "credentials.extra_gids_len {} is above NGROUPS_MAX {NGROUPS_MAX}",
-                    credentials.groups.len()
-                ),
-            ));
-        }
-        Ok(())
+        check_extra_gids_len(credentials.groups.len())
     }
 
     /// Every bit must be a capability of the running kernel, and the sets must be a state the
@@ -311,17 +302,32 @@ impl Spec {
     /// The kernel takes at most BPF_MAXINSNS instructions, and sock_fprog counts them in 16
     /// bits: a longer program could not even be handed over intact.
     fn check_seccomp_filter(&self) -> Result<()> {
-        if self.seccomp_filter.len() > BPF_MAXINSNS {
-            return Err(Error::args(
-                Errno::EINVAL,
-                format!(
-                    "seccomp_filter_len {} is above BPF_MAXINSNS {BPF_MAXINSNS}",
-                    self.seccomp_filter.len()
-                ),
-            ));
-        }
-        Ok(())
+        check_seccomp_filter_len(self.seccomp_filter.len())
     }
+}
+
+/// More than NGROUPS_MAX supplementary groups is `-EINVAL`. The C layer checks the length
+/// before it reads the groups.
+pub(crate) fn check_extra_gids_len(len: usize) -> Result<()> {
+    if len > NGROUPS_MAX {
+        return Err(Error::args(
+            Errno::EINVAL,
+            format!("credentials.extra_gids_len {len} is above NGROUPS_MAX {NGROUPS_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A filter longer than BPF_MAXINSNS is `-EINVAL`. The C layer checks the length before it
+/// reads the program.
+pub(crate) fn check_seccomp_filter_len(len: usize) -> Result<()> {
+    if len > BPF_MAXINSNS {
+        return Err(Error::args(
+            Errno::EINVAL,
+            format!("seccomp_filter_len {len} is above BPF_MAXINSNS {BPF_MAXINSNS}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The most supplementary groups a process can have (linux/limits.h).

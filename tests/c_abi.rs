@@ -106,3 +106,8 @@ fn spawn_mask() {
 fn fork() {
     run_c_test("fork");
 }
+
+#[test]
+fn args_bounds() {
+    run_c_test("args_bounds");
+}

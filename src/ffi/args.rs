@@ -8,7 +8,11 @@ use nix::errno::Errno;
 use super::types::*;
 use super::{readable, slice};
 use crate::error::{Error, Result};
-use crate::spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
+use crate::namespaces::MAX_MAP_LINES;
+use crate::spec::{
+    Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal,
+    check_extra_gids_len, check_seccomp_filter_len,
+};
 
 /// The flags this library knows.
 pub(crate) const KNOWN_FLAGS: u32 = SPROUT_EXEC_NO_NEW_PRIVS
@@ -63,27 +67,25 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
     if let Some(dir) = unsafe { string(args.working_directory) }? {
         spec.working_directory = dir;
     }
-    spec.credentials = match readable(args.credentials).map_err(|e| bad(e, "credentials"))? {
+    spec.credentials = match optional(args.credentials, "credentials")? {
         None => None,
-        Some(c) => Some(Credentials {
-            uid: c.uid,
-            gid: c.gid,
-            groups: slice(c.extra_gids, c.extra_gids_len)
-                .map_err(|e| bad(e, "credentials.extra_gids"))?
-                .to_vec(),
-        }),
+        Some(c) => {
+            check_extra_gids_len(c.extra_gids_len)?;
+            Some(Credentials {
+                uid: c.uid,
+                gid: c.gid,
+                groups: array(c.extra_gids, c.extra_gids_len, "credentials.extra_gids")?.to_vec(),
+            })
+        }
     };
-    spec.capabilities = readable(args.capabilities)
-        .map_err(|e| bad(e, "capabilities"))?
-        .map(|c| Capabilities {
-            effective: c.effective,
-            permitted: c.permitted,
-            inheritable: c.inheritable,
-            bounding: c.bounding,
-            ambient: c.ambient,
-        });
-    spec.rlimits = slice(args.limits, args.limits_len)
-        .map_err(|e| bad(e, "limits"))?
+    spec.capabilities = optional(args.capabilities, "capabilities")?.map(|c| Capabilities {
+        effective: c.effective,
+        permitted: c.permitted,
+        inheritable: c.inheritable,
+        bounding: c.bounding,
+        ambient: c.ambient,
+    });
+    spec.rlimits = array(args.limits, args.limits_len, "limits")?
         .iter()
         .map(|l| Rlimit {
             resource: l.resource,
@@ -93,8 +95,7 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
         .collect();
     spec.umask = args.umask;
     spec.no_new_privs = args.flags & SPROUT_EXEC_NO_NEW_PRIVS != 0;
-    spec.namespaces = slice(args.namespaces, args.namespaces_len)
-        .map_err(|e| bad(e, "namespaces"))?
+    spec.namespaces = array(args.namespaces, args.namespaces_len, "namespaces")?
         .iter()
         .enumerate()
         .map(|(i, ns)| match ns.fd {
@@ -116,11 +117,12 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
         fd if fd >= 0 => Some(fd),
         fd => return Err(bad(Errno::EBADF, format!("cgroup_fd {fd}"))),
     };
-    spec.seccomp_filter = slice(
+    check_seccomp_filter_len(args.seccomp_filter_len)?;
+    spec.seccomp_filter = array(
         args.seccomp_filter.cast::<libc::sock_filter>(),
         args.seccomp_filter_len,
-    )
-    .map_err(|e| bad(e, "seccomp_filter"))?
+        "seccomp_filter",
+    )?
     .to_vec();
     spec.parent_death_signal = args.parent_death_signal;
     spec.container_id = match unsafe { string(args.container_id) }? {
@@ -130,8 +132,7 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
                 .map_err(|_| bad(Errno::EINVAL, "container_id is not UTF-8"))?,
         ),
     };
-    spec.fds = slice(fds, fds_len)
-        .map_err(|e| bad(e, "fds"))?
+    spec.fds = array(fds, fds_len, "fds")?
         .iter()
         .enumerate()
         .map(|(i, &fd)| match fd {
@@ -150,13 +151,18 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
     Ok(spec)
 }
 
-/// Applies the size rule of clone3 and openat2 and returns the v1 part of the struct.
+/// Applies the size rule of clone3 and openat2 and returns the v1 part of the struct. Until
+/// `size` is checked only `size` itself is read, through the raw pointer: the caller's struct
+/// may be shorter than v1's, so not even a Rust reference to it may exist before.
 fn read_sized<'a>(args: *const sprout_exec_args) -> Result<&'a sprout_exec_args> {
-    let args_ref = readable(args)
-        .map_err(|e| bad(e, "args is misaligned"))?
-        .ok_or_else(|| bad(Errno::EINVAL, "args is NULL"))?;
-    // Only `size` may be read before it is checked: the caller's struct may be shorter.
-    // SAFETY: `size` is the first field, inside any struct the caller could have passed.
+    if args.is_null() {
+        return Err(bad(Errno::EINVAL, "args is NULL"));
+    }
+    if !args.is_aligned() {
+        return Err(bad(Errno::EINVAL, "args is misaligned"));
+    }
+    // SAFETY: `size` is the first field, inside any struct the caller could have passed; the
+    // place is read without a reference to the struct.
     let size = unsafe { std::ptr::addr_of!((*args).size).read() } as usize;
     let known = size_of::<sprout_exec_args>();
     if size < known {
@@ -187,7 +193,27 @@ fn read_sized<'a>(args: *const sprout_exec_args) -> Result<&'a sprout_exec_args>
             ));
         }
     }
-    Ok(args_ref)
+    // SAFETY: non-NULL and aligned, and the caller declares at least v1's size readable.
+    Ok(unsafe { &*args })
+}
+
+/// A caller's optional struct: NULL is None, a misaligned pointer `-EINVAL` naming it.
+fn optional<'a, T>(ptr: *const T, what: &str) -> Result<Option<&'a T>> {
+    readable(ptr).map_err(|errno| bad(errno, format!("{what} is misaligned")))
+}
+
+/// A caller's array of `len` items (see `ffi::slice`); `-EINVAL` naming it and saying why.
+fn array<'a, T>(ptr: *const T, len: usize, what: &str) -> Result<&'a [T]> {
+    slice(ptr, len).map_err(|errno| {
+        let why = if ptr.is_null() {
+            format!("is NULL with {what}_len {len}")
+        } else if !ptr.is_aligned() {
+            format!("is misaligned (address {ptr:p})")
+        } else {
+            format!("of {len} items is larger than memory")
+        };
+        bad(errno, format!("{what} {why}"))
+    })
 }
 
 /// A NULL-terminated array of C strings, or None for NULL.
@@ -226,8 +252,13 @@ unsafe fn string(ptr: *const c_char) -> Result<Option<CString>> {
 }
 
 fn id_maps(ptr: *const sprout_id_map, len: usize, what: &str) -> Result<Vec<IdMap>> {
-    Ok(slice(ptr, len)
-        .map_err(|e| bad(e, what))?
+    if len > MAX_MAP_LINES {
+        return Err(bad(
+            Errno::EINVAL,
+            format!("{what}_len {len} is above the {MAX_MAP_LINES} lines the kernel takes"),
+        ));
+    }
+    Ok(array(ptr, len, what)?
         .iter()
         .map(|m| IdMap {
             inside: m.inside,
