@@ -219,6 +219,56 @@ TEST(a_program_the_filter_kills_after_it_ran_is_started) {
   }
 }
 
+/* --- the signal steps ------------------------------------------------------------------- */
+
+TEST(a_refused_signal_mask_names_the_mask) {
+  /* Installed before the credentials (no no_new_privs), the filter also sees the child's own
+   * last rt_sigprocmask, which it refuses: the message used to be "spawn: Function not
+   * implemented". */
+  need_root();
+  long calls[] = {SYS_rt_sigprocmask};
+  struct sock_filter filter[16];
+  size_t len = filter_for(filter, calls, 1, SECCOMP_RET_ERRNO | ENOSYS);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.seccomp_filter = filter;
+  a.seccomp_filter_len = len;
+  const char *args[] = {"exit", "0", NULL};
+  int pid;
+  sprout_error err;
+  CHECK_FAILS(spawn_probe(&a, args, NULL, 0, &pid, &err), &err, ENOSYS, SPROUT_STAGE_SPAWN);
+  CHECK(!strcmp(err.message, "spawn: emptying the signal mask (rt_sigprocmask): Function not implemented"),
+        "message \"%s\"", err.message);
+  check_no_child_left("after the failed spawn");
+}
+
+TEST(a_signal_the_child_cannot_reset_fails_the_spawn_naming_it) {
+  /* This process refuses rt_sigaction for SIGUSR1 (and so does the child it starts): left
+   * alone, the program would inherit whatever the caller had for it. */
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rt_sigaction, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SIGUSR1, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EIO),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof filter / sizeof filter[0], filter};
+  CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs: %s", strerror(errno));
+  CHECK(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0, "seccomp: %s", strerror(errno));
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  const char *args[] = {"exit", "0", NULL};
+  int pid;
+  sprout_error err;
+  CHECK_FAILS(spawn_probe(&a, args, NULL, 0, &pid, &err), &err, EIO, SPROUT_STAGE_SPAWN);
+  char want[128];
+  snprintf(want, sizeof want, "spawn: resetting signal %d to SIG_DFL (rt_sigaction): Input/output error",
+           SIGUSR1);
+  CHECK(!strcmp(err.message, want), "message \"%s\", not \"%s\"", err.message, want);
+  check_no_child_left("after the failed spawn");
+}
+
 int main(void) {
   RUN(exit_group_refused_the_child_still_exits);
   RUN(every_exit_refused_the_child_still_dies);
@@ -227,5 +277,7 @@ int main(void) {
   RUN(a_filter_installed_before_the_credentials_killing_execve_is_a_failure_at_exec);
   RUN(a_filter_killing_execveat_of_exec_fd_is_a_failure_at_exec);
   RUN(a_program_the_filter_kills_after_it_ran_is_started);
+  RUN(a_refused_signal_mask_names_the_mask);
+  RUN(a_signal_the_child_cannot_reset_fails_the_spawn_naming_it);
   return summary();
 }

@@ -65,6 +65,11 @@ impl<T> OnItem<T> for Result<T, i32> {
 pub(crate) const ITEM_CLOSE_REST: u32 = u32::MAX;
 /// Or'ed with the slot whose source could not be parked (see `FdLayout`).
 pub(crate) const ITEM_PARK: u32 = 1 << 31;
+/// Items of the SPAWN stage: the parent-death signal, the program's signal mask, and (or'ed
+/// with the signal's number) resetting a signal's action to SIG_DFL.
+pub(crate) const ITEM_PARENT_DEATH_SIGNAL: u32 = 0;
+pub(crate) const ITEM_SIGNAL_MASK: u32 = 1;
+pub(crate) const ITEM_SIGNAL_ACTION: u32 = 1 << 8;
 /// Namespaces stage items other than a join (whose item is its index in `Spec::namespaces`):
 /// the unshare after the joins, the unshare that makes up for the legacy clone, the wait for
 /// the parent's steps.
@@ -125,7 +130,7 @@ fn run(ctx: &Context) -> Step {
     let report = ctx.report;
 
     report.enter(Stage::Spawn);
-    reset_signal_handlers();
+    reset_signal_handlers()?;
 
     // What the legacy clone could not do comes first: the move into the cgroup is made with
     // the caller's credentials and namespaces, as CLONE_INTO_CGROUP would have made it.
@@ -176,7 +181,7 @@ fn run(ctx: &Context) -> Step {
             8
         )
     }
-    .on(0)?;
+    .on(ITEM_SIGNAL_MASK)?;
 
     if plan.checks_exec() {
         mark_exec();
@@ -392,7 +397,7 @@ struct KernelSigaction {
 /// where clone3 has it, already reset the handlers in the kernel, but not the ignored
 /// signals, and no system call tells which those are short of reading /proc/self/status,
 /// which costs as much as these sixty-two calls (~10 µs; measured in BENCHMARKS.md).
-fn reset_signal_handlers() {
+fn reset_signal_handlers() -> Step {
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
         flags: 0,
@@ -406,8 +411,10 @@ fn reset_signal_handlers() {
         // SAFETY: a valid kernel sigaction on this stack, no old action wanted, the kernel's
         // sigset size. This process has its own copy of the handler table (no CLONE_SIGHAND),
         // so the caller's handlers are untouched.
-        let _ = unsafe { sys!(libc::SYS_rt_sigaction, signal, &raw const default, 0, 8) };
+        unsafe { sys!(libc::SYS_rt_sigaction, signal, &raw const default, 0, 8) }
+            .on(ITEM_SIGNAL_ACTION | signal as u32)?;
     }
+    Ok(())
 }
 
 /// Puts `plan.fds.sources[i]` at fd `i` and closes everything else (see `FdLayout`).
@@ -458,7 +465,8 @@ fn set_parent_death_signal(plan: &Plan) -> Step {
         return Ok(());
     }
     // SAFETY: prctl with integer arguments.
-    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, signal) }.on(0)?;
+    unsafe { sys!(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, signal) }
+        .on(ITEM_PARENT_DEATH_SIGNAL)?;
     if let Some(parent) = plan.parent_pid {
         // SAFETY: getppid and getpid take no arguments; kill on our own pid. A getppid that
         // fails (a seccomp filter installed before the credentials may refuse it) tells

@@ -8,7 +8,8 @@ use super::child::privileges::{
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
 };
 use super::child::{
-    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_PARK, ITEM_UNSHARE, ITEM_WAIT, search_goes_on,
+    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_PARENT_DEATH_SIGNAL, ITEM_PARK, ITEM_SIGNAL_ACTION,
+    ITEM_SIGNAL_MASK, ITEM_UNSHARE, ITEM_WAIT, search_goes_on,
 };
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan};
@@ -164,9 +165,17 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
                 .map(|path| path.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         },
-        Stage::Spawn if spec.parent_death_signal != 0 => {
-            format!("parent_death_signal {}", spec.parent_death_signal)
-        }
+        Stage::Spawn => match item {
+            ITEM_PARENT_DEATH_SIGNAL => format!(
+                "parent_death_signal {} (PR_SET_PDEATHSIG)",
+                spec.parent_death_signal
+            ),
+            ITEM_SIGNAL_MASK => "emptying the signal mask (rt_sigprocmask)".to_owned(),
+            _ => format!(
+                "resetting signal {} to SIG_DFL (rt_sigaction)",
+                item & !ITEM_SIGNAL_ACTION
+            ),
+        },
         Stage::Rlimits => spec
             .rlimits
             .get(item as usize)
