@@ -26,7 +26,8 @@ enum Command {
         /// Set an environment variable (the environment is otherwise empty).
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
-        /// Start from this process's environment (--env entries are added after it).
+        /// Start from this process's environment (--env entries replace variables of the same
+        /// name).
         #[arg(long)]
         inherit_env: bool,
         /// Working directory of the program.
@@ -71,6 +72,13 @@ fn run(
         spec.env = sprout::spec::caller_environment();
     }
     for entry in &env {
+        // An --env entry replaces an inherited variable of the same name: the program would
+        // otherwise see both, and getenv the inherited one first.
+        let name = entry
+            .split_once('=')
+            .map_or(entry.as_str(), |(name, _)| name);
+        spec.env
+            .retain(|var| var.as_bytes().split(|&b| b == b'=').next() != Some(name.as_bytes()));
         spec.env.push(sprout::spec::cstring(entry, "--env")?);
     }
     spec.working_directory = sprout::spec::cstring(&cwd, "--cwd")?;
