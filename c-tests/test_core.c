@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 
 extern char **environ;
@@ -172,6 +173,63 @@ TEST(working_directory_absolute_and_relative_to_the_callers) {
   snprintf(expected, sizeof expected, "%s/inner", sub);
   CHECK(!strcmp(proc_link(p.pid, "cwd"), expected), "cwd %s, not %s", proc_link(p.pid, "cwd"), expected);
   finish_probe(&p);
+}
+
+/* Joining a mount namespace moves the process's root and working directory to that
+ * namespace's root: a relative working_directory is resolved from there, inside the joined
+ * namespace, never from the caller's working directory or through anything of the caller's
+ * mount namespace. The namespace here (held by a helper) has a tmpfs the caller's does not. */
+TEST(a_relative_working_directory_with_a_joined_mount_namespace_is_relative_to_its_root) {
+  need_root();
+  char *mnt = temp_dir("mnt");
+  int ready[2];
+  CHECK(pipe2(ready, O_CLOEXEC) == 0, "pipe2");
+  pid_t holder = fork();
+  CHECK(holder >= 0, "fork");
+  if (holder == 0) {
+    char marker[PATH_MAX];
+    snprintf(marker, sizeof marker, "%s/only-in-the-joined-namespace", mnt);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("none", mnt, "tmpfs", 0, NULL) != 0 || mkdir(marker, 0755) != 0)
+      _exit(1);
+    CHECK(write(ready[1], "", 1) == 1, "write");
+    pause();
+    _exit(0);
+  }
+  char byte;
+  CHECK(read(ready[0], &byte, 1) == 1, "the holder could not set up its mount namespace");
+  char ns_path[64];
+  snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/mnt", (int)holder);
+  int ns = open(ns_path, O_RDONLY | O_CLOEXEC);
+  CHECK(ns >= 0, "open %s: %s", ns_path, strerror(errno));
+
+  /* The caller works elsewhere, where the relative path does not exist. */
+  char *elsewhere = temp_dir("elsewhere");
+  CHECK(chdir(elsewhere) == 0, "chdir");
+  char relative[PATH_MAX];
+  snprintf(relative, sizeof relative, "%s/only-in-the-joined-namespace", mnt + 1);
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.working_directory = relative;
+  sprout_namespace join = {CLONE_NEWNS, ns};
+  a.namespaces = &join;
+  a.namespaces_len = 1;
+  const char *args[] = {"report", "wait", NULL};
+  probe p;
+  sprout_error err;
+  CHECK_OK(start_probe(&a, args, &p, &err), &err);
+  char *out = read_report(&p);
+  char expected[PATH_MAX + 8];
+  snprintf(expected, sizeof expected, "/%s", relative);
+  CHECK(!strcmp(field(out, "cwd"), expected), "probe cwd %s, not %s", field(out, "cwd"), expected);
+  finish_probe(&p);
+
+  /* Without the join the same path is relative to the caller's working directory. */
+  a.namespaces = NULL;
+  a.namespaces_len = 0;
+  CHECK_FAILS(start_probe(&a, args, &p, &err), &err, ENOENT, SPROUT_STAGE_CHDIR);
+  kill(holder, SIGKILL);
+  waitpid(holder, NULL, 0);
 }
 
 TEST(missing_working_directory_fails_in_chdir_naming_it) {
@@ -548,6 +606,7 @@ int main(void) {
   RUN(inherit_env_with_null_envv_passes_the_callers_environ);
   RUN(inherit_env_with_an_envv_passes_the_envv);
   RUN(working_directory_absolute_and_relative_to_the_callers);
+  RUN(a_relative_working_directory_with_a_joined_mount_namespace_is_relative_to_its_root);
   RUN(missing_working_directory_fails_in_chdir_naming_it);
   RUN(umask_is_always_applied);
   RUN(the_process_starts_with_no_blocked_ignored_caught_or_pending_signal);

@@ -188,6 +188,15 @@ typedef struct sprout_rlimit {
 // - A joined time namespace makes the spawn copy the caller's page tables (the kernel lets
 //   only a process that shares its memory with none join one): its cost grows with the
 //   caller's memory, like fork's.
+// - A new time namespace is entered at execve: the child shares the caller's memory until
+//   then, and the kernel moves such a process into its new time namespace only when it gets
+//   memory of its own. Linux does that at exec from 6.2 on (`exec_task_namespaces`, "fs/exec:
+//   switch timens when a task gets a new mm"). On 5.6 to 6.1 execve does not switch time
+//   namespaces (the switch on vfork + exec of 6.0-rc1 was reverted before 6.0): the program
+//   runs in the caller's time namespace (`/proc/PID/ns/time`) and only the processes it
+//   forks enter the new one (`/proc/PID/ns/time_for_children`). From 6.2 on the program is
+//   in it when this call returns, so the namespace's clock offsets can no longer be set
+//   (`/proc/PID/timens_offsets` is writable only until a process enters) and stay zero.
 //
 // Refused with -EINVAL, stage ARGS: an unknown or combined type, a type given twice, an fd
 // that is not a namespace file of that type (a closed fd is -EBADF), a joined time namespace
@@ -225,7 +234,9 @@ typedef struct sprout_id_map {
 //
 // Extensible like the kernel's `clone3` and `openat2` arguments: `size` is
 // `sizeof(sprout_exec_args)` as the caller compiled it. A smaller size than v1's is `-EINVAL`;
-// a larger one is accepted when every byte this library does not know is zero, else `-E2BIG`.
+// a larger one is accepted when every byte this library does not know is zero, else `-E2BIG`;
+// above 4096 bytes (a page, as clone3) it is `-E2BIG` whatever the bytes. Nothing past `size`
+// bytes is ever read, and no array past its length.
 typedef struct sprout_exec_args {
   // `sizeof(sprout_exec_args)` as the caller compiled it.
   uint32_t size;
@@ -242,9 +253,17 @@ typedef struct sprout_exec_args {
   // NULL-terminated, at least `argv[0]`.
   const char *const *argv;
   // NULL-terminated `KEY=VALUE` strings; NULL: an empty environment, or the caller's with
-  // `SPROUT_EXEC_INHERIT_ENV`.
+  // `SPROUT_EXEC_INHERIT_ENV`. Passed to execve as given, in order: an entry without '=' or
+  // a name given twice reaches the program as it is (the kernel accepts any string;
+  // getenv skips entries without '=' and finds the first of a name). The PATH searched for
+  // `filename` is the value of the first `PATH=` entry.
   const char *const *envv;
-  // NULL: "/". A relative path is relative to the caller's working directory.
+  // NULL: "/". A relative path is relative to the caller's working directory, except when
+  // `namespaces` joins a mount namespace: joining one moves the process's root and working
+  // directory to that namespace's root, so the path is relative to it and resolved inside
+  // the joined namespace (never through a directory of the caller's mount namespace, which
+  // could let the program reach outside a container's root: CVE-2024-21626). chdir runs
+  // after the namespaces are entered, with `chdir(2)`'s rules there.
   const char *working_directory;
   // NULL: the caller's ids. See `sprout_credentials`.
   const struct sprout_credentials *credentials;
