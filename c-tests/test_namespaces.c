@@ -464,7 +464,8 @@ static int switch_back_under_injected_enomem(int target) {
   return 0;
 }
 
-NS_TEST(a_failed_switch_back_from_a_joined_pid_namespace_is_retried) {
+/* Runs the spawner above under strace, its second setns failing with `error` (an errno name). */
+static void switch_back_with_injected(const char *error) {
   need_root();
   const char *opts[] = {"--pid", NULL};
   holder h = start_holder(opts);
@@ -478,8 +479,10 @@ NS_TEST(a_failed_switch_back_from_a_joined_pid_namespace_is_retried) {
   int tracer = fork();
   CHECK(tracer >= 0, "fork: %s", strerror(errno));
   if (tracer == 0) {
+    char inject[64];
+    snprintf(inject, sizeof inject, "inject=setns:error=%s:when=2", error);
     const char *argv[] = {"strace", "-qq", "-o", log_path, "-e", "trace=setns", "-e",
-                          "inject=setns:error=ENOMEM:when=2", self, "--switch-back", target, NULL};
+                          inject, self, "--switch-back", target, NULL};
     execvp("strace", (char *const *)argv);
     _exit(127);
   }
@@ -488,11 +491,19 @@ NS_TEST(a_failed_switch_back_from_a_joined_pid_namespace_is_retried) {
   char *log = read_file(log_path);
   unlink(log_path);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 127) SKIP("strace is not installed");
-  CHECK(log && strstr(log, "ENOMEM") && strstr(log, "(INJECTED)"), "no ENOMEM was injected:\n%s",
+  CHECK(log && strstr(log, error) && strstr(log, "(INJECTED)"), "no %s was injected:\n%s", error,
         log ? log : "(no log)");
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the traced spawner failed (%#x); strace:\n%s",
         status, log);
   stop_holder(&h);
+}
+
+NS_TEST(a_failed_switch_back_from_a_joined_pid_namespace_is_retried) { switch_back_with_injected("ENOMEM"); }
+
+/* The saved fd refused (as if another thread had closed it): the thread goes back to its own
+ * active PID namespace instead, and the caller's process lives on. */
+NS_TEST(a_switch_back_whose_saved_fd_is_gone_returns_to_the_threads_own_namespace) {
+  switch_back_with_injected("EBADF");
 }
 
 /* The parent-death signal's check that the parent lives must not take a getppid() of 0 (the
@@ -1597,6 +1608,7 @@ int main(int argc, char **argv) {
   RUN(joined_pid_gets_the_next_pid_inside_and_is_waited_and_signalled_outside);
   RUN(joining_a_pid_namespace_never_moves_other_threads_children);
   RUN(a_failed_switch_back_from_a_joined_pid_namespace_is_retried);
+  RUN(a_switch_back_whose_saved_fd_is_gone_returns_to_the_threads_own_namespace);
   RUN(parent_death_signal_in_another_pid_namespace);
   RUN(new_user_namespace_with_a_65536_id_map);
   RUN(credentials_are_ids_inside_the_new_user_namespace);

@@ -239,30 +239,43 @@ impl Drop for PidNsSwitch {
     /// this setns (the saved namespace is the thread's active PID namespace or a descendant,
     /// and every signal is blocked, so no setxid broadcast can take CAP_SYS_ADMIN away
     /// meanwhile); what can fail is the allocation of the thread's new namespace set
-    /// (ENOMEM), retried until it works. Any other errno means the saved fd is no longer
-    /// ours (closed by another thread): nothing can restore the thread then, and the process
-    /// is aborted rather than left with its children going into the joined namespace.
+    /// (ENOMEM), retried until it works. Any other errno means the saved fd is no longer the
+    /// one opened here (another thread closed or replaced it): the thread then goes back to
+    /// its own active PID namespace, opened anew, which is where its children were born
+    /// unless the caller had itself moved them elsewhere with setns. Only when even that
+    /// cannot be opened or entered is the process aborted, rather than left with its children
+    /// going into the joined namespace.
     fn drop(&mut self) {
-        let mut pause = std::time::Duration::from_micros(100);
-        loop {
-            // SAFETY: setns back to this thread's own earlier namespace for children.
-            if unsafe { libc::setns(self.saved.as_raw_fd(), libc::CLONE_NEWPID) } == 0 {
-                return;
+        let restored = restore_pid_for_children(self.saved.as_raw_fd()).or_else(|_| {
+            let home = File::open("/proc/thread-self/ns/pid").map_err(|e| io_errno(&e))?;
+            restore_pid_for_children(home.as_raw_fd())
+        });
+        if let Err(errno) = restored {
+            eprintln!(
+                "sprout: cannot restore the calling thread's PID namespace for children \
+                 ({errno}); aborting rather than leaving its children to be born in a joined \
+                 namespace"
+            );
+            std::process::abort();
+        }
+    }
+}
+
+/// setns(CLONE_NEWPID) to `fd`, retrying what can pass (ENOMEM above all) until it works.
+fn restore_pid_for_children(fd: RawFd) -> std::result::Result<(), Errno> {
+    let mut pause = std::time::Duration::from_micros(100);
+    loop {
+        // SAFETY: setns on an fd this module opened; it changes only this thread's namespace
+        // for children.
+        if unsafe { libc::setns(fd, libc::CLONE_NEWPID) } == 0 {
+            return Ok(());
+        }
+        match Errno::last() {
+            Errno::ENOMEM | Errno::EINTR | Errno::EAGAIN => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(10));
             }
-            match Errno::last() {
-                Errno::ENOMEM | Errno::EINTR | Errno::EAGAIN => {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(std::time::Duration::from_millis(10));
-                }
-                errno => {
-                    eprintln!(
-                        "sprout: cannot restore the calling thread's PID namespace for \
-                         children ({errno}); aborting rather than leaving its children to be \
-                         born in a joined namespace"
-                    );
-                    std::process::abort();
-                }
-            }
+            errno => return Err(errno),
         }
     }
 }
