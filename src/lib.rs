@@ -10,7 +10,7 @@
 pub mod error;
 mod ffi;
 mod fork;
-mod names;
+pub mod names;
 mod namespaces;
 mod pidfd;
 mod procfs;
@@ -26,7 +26,7 @@ pub use error::{Error, Result, Stage};
 pub use nix::errno::Errno;
 pub use spawn::DEFAULT_PATH;
 pub use spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
-pub use tty::{Tty, TtySession, openpty};
+pub use tty::{Tty, TtySession, openpty, openpty_from};
 
 /// A process sprout started and tracks until it is waited for or released.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! Names of capabilities and resource limits, so that an error says `CAP_NET_ADMIN (12)` or
-//! `RLIMIT_NOFILE` rather than a bare number.
+//! `RLIMIT_NOFILE` rather than a bare number, and so that a front end (the `sprout` command,
+//! an OCI `process` object) can take them by name.
 
 /// capabilities(7), indexed by capability number; a kernel may know more than these.
 const CAPABILITIES: [&str; 41] = [
@@ -88,6 +89,32 @@ pub fn resource(resource: i32) -> String {
     }
 }
 
+/// The number of a capability by its name: `CAP_NET_ADMIN`, `cap_net_admin` or `net_admin`
+/// (case does not matter), as capabilities(7), runc and setpriv spell it.
+pub fn capability_number(name: &str) -> Option<u32> {
+    let upper = name.to_ascii_uppercase();
+    let full = upper.strip_prefix("CAP_").unwrap_or(&upper);
+    CAPABILITIES
+        .iter()
+        .position(|known| &known[4..] == full)
+        .map(|bit| bit as u32)
+}
+
+/// The number of a resource by its name: `RLIMIT_NOFILE`, `rlimit_nofile` or `nofile`.
+pub fn resource_number(name: &str) -> Option<i32> {
+    let upper = name.to_ascii_uppercase();
+    let short = upper.strip_prefix("RLIMIT_").unwrap_or(&upper);
+    RESOURCES
+        .iter()
+        .position(|known| &known[7..] == short)
+        .map(|resource| resource as i32)
+}
+
+/// The bare name of a capability this table knows (`CAP_NET_ADMIN`), without its number.
+pub fn capability_name(bit: u32) -> Option<&'static str> {
+    CAPABILITIES.get(bit as usize).copied()
+}
+
 /// A limit as getrlimit shows it: a number, or `unlimited` for RLIM_INFINITY.
 pub fn limit(value: u64) -> String {
     if value == libc::RLIM_INFINITY {
@@ -110,5 +137,19 @@ mod tests {
         assert_eq!(resource(libc::RLIMIT_RTTIME as i32), "RLIMIT_RTTIME");
         assert_eq!(resource(-1), "resource -1");
         assert_eq!(limit(u64::MAX), "unlimited");
+    }
+
+    #[test]
+    fn names_are_found_in_any_spelling() {
+        assert_eq!(capability_number("CAP_NET_ADMIN"), Some(12));
+        assert_eq!(capability_number("net_admin"), Some(12));
+        assert_eq!(capability_number("Cap_Chown"), Some(0));
+        assert_eq!(capability_number("CAP_NOPE"), None);
+        assert_eq!(capability_number("CAP_"), None);
+        assert_eq!(resource_number("RLIMIT_NOFILE"), Some(7));
+        assert_eq!(resource_number("nofile"), Some(7));
+        assert_eq!(resource_number("rttime"), Some(15));
+        assert_eq!(resource_number("files"), None);
+        assert_eq!(capability_name(12), Some("CAP_NET_ADMIN"));
     }
 }

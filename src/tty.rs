@@ -155,6 +155,51 @@ pub fn openpty(rows: u16, cols: u16) -> std::result::Result<(OwnedFd, OwnedFd), 
     let master = nix::pty::posix_openpt(flags)?;
     nix::pty::grantpt(&master)?;
     nix::pty::unlockpt(&master)?;
+    pair(master.into(), rows, cols)
+}
+
+/// [`openpty`] in the devpts instance of `ptmx`, an open `ptmx` of some devpts mount (a
+/// container's `/dev/pts/ptmx`, opened through `/proc/PID/root`), so that the pair's slave is
+/// `/dev/pts/N` of that instance: `ttyname()` works for a process that sees that mount. The
+/// multiplexer is opened anew through `/proc/self/fd` (each open of it makes a new pair), so
+/// `ptmx` itself is left as it was and can serve again. `EINVAL` when `ptmx` is not a devpts
+/// `ptmx` (a master or slave of some pair, another file); needs /proc.
+pub fn openpty_from(
+    ptmx: BorrowedFd,
+    rows: u16,
+    cols: u16,
+) -> std::result::Result<(OwnedFd, OwnedFd), Errno> {
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::{fstat, major, minor};
+    // SAFETY: fstatfs fills a zeroed statfs on this stack.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(ptmx.as_raw_fd(), &mut fs) } < 0 {
+        return Err(Errno::last());
+    }
+    let st = fstat(ptmx)?;
+    let is_char = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
+    // The multiplexer of a devpts instance is character device 5:2.
+    if fs.f_type != libc::DEVPTS_SUPER_MAGIC
+        || !is_char
+        || (major(st.st_rdev), minor(st.st_rdev)) != (5, 2)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let path = format!("/proc/self/fd/{}", ptmx.as_raw_fd());
+    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    let master = nix::fcntl::open(path.as_str(), flags, nix::sys::stat::Mode::empty())?;
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from this stack (0: unlock the slave), on our own fd.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
+        return Err(Errno::last());
+    }
+    pair(master, rows, cols)
+}
+
+/// The slave of a new `master`, opened through it, and the pair's window size.
+fn pair(master: OwnedFd, rows: u16, cols: u16) -> std::result::Result<(OwnedFd, OwnedFd), Errno> {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
     // TIOCGPTPEER (Linux 4.13) opens the slave through the master, in the master's devpts
     // instance: no path lookup that could find another instance's /dev/pts/N.
     // SAFETY: an ioctl on our own master fd; the result is a new fd we then own.
@@ -165,7 +210,7 @@ pub fn openpty(rows: u16, cols: u16) -> std::result::Result<(OwnedFd, OwnedFd), 
     // SAFETY: `slave` is a new fd nothing else owns.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
     set_window_size(slave.as_fd(), rows, cols)?;
-    Ok((master.into(), slave))
+    Ok((master, slave))
 }
 
 fn set_window_size(fd: BorrowedFd, rows: u16, cols: u16) -> std::result::Result<(), Errno> {
