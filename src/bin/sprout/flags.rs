@@ -62,7 +62,11 @@ pub struct ProcessFlags {
     pub cap_drop: Vec<String>,
 
     /// A resource limit by name: nofile=1024:2048, core=0, stack=8M is not taken (bytes).
-    #[arg(long, value_name = "RES=SOFT[:HARD]", help_heading = "Limits and security")]
+    #[arg(
+        long,
+        value_name = "RES=SOFT[:HARD]",
+        help_heading = "Limits and security"
+    )]
     pub rlimit: Vec<String>,
     /// The program's umask, in octal [default: 022].
     #[arg(long, value_name = "MASK", help_heading = "Limits and security")]
@@ -79,13 +83,25 @@ pub struct ProcessFlags {
     #[arg(long, value_name = "NS,...", help_heading = "Namespaces and cgroups")]
     pub unshare: Vec<String>,
     /// Join a namespace from a file: TYPE=PATH, e.g. net=/run/netns/blue.
-    #[arg(long, value_name = "TYPE=PATH", help_heading = "Namespaces and cgroups")]
+    #[arg(
+        long,
+        value_name = "TYPE=PATH",
+        help_heading = "Namespaces and cgroups"
+    )]
     pub join_ns: Vec<String>,
     /// A uid_map line of the new user namespace: INSIDE:OUTSIDE:COUNT.
-    #[arg(long, value_name = "IN:OUT:COUNT", help_heading = "Namespaces and cgroups")]
+    #[arg(
+        long,
+        value_name = "IN:OUT:COUNT",
+        help_heading = "Namespaces and cgroups"
+    )]
     pub uid_map: Vec<String>,
     /// A gid_map line of the new user namespace: INSIDE:OUTSIDE:COUNT.
-    #[arg(long, value_name = "IN:OUT:COUNT", help_heading = "Namespaces and cgroups")]
+    #[arg(
+        long,
+        value_name = "IN:OUT:COUNT",
+        help_heading = "Namespaces and cgroups"
+    )]
     pub gid_map: Vec<String>,
     /// Start in this cgroup2 directory (CLONE_INTO_CGROUP).
     #[arg(long, value_name = "DIR", help_heading = "Namespaces and cgroups")]
@@ -104,7 +120,12 @@ pub struct ProcessFlags {
     pub fd: Vec<String>,
     /// Run the program on a new pseudo-terminal, relayed to sprout's stdio (raw mode while
     /// it runs, window size followed).
-    #[arg(long, short = 't', conflicts_with = "no_tty", help_heading = "Stdio and terminal")]
+    #[arg(
+        long,
+        short = 't',
+        conflicts_with = "no_tty",
+        help_heading = "Stdio and terminal"
+    )]
     pub tty: bool,
     /// No terminal, even when --process says `terminal: true`; the program stays in
     /// sprout's session and process group (the default).
@@ -123,8 +144,6 @@ pub struct Launch {
     pub held: Vec<OwnedFd>,
     /// Allocate a pseudo-terminal: with this size, or the size of sprout's own terminal.
     pub tty: Option<Option<(u16, u16)>>,
-    /// Whether the process object set rlimits (`exec` otherwise copies the target's).
-    pub sets_rlimits: bool,
 }
 
 /// Where names are looked up: the root of the new process's file system.
@@ -137,7 +156,7 @@ impl ProcessFlags {
     /// empty (it must be, or the process object must give args, not both).
     pub fn launch(&self, argv: &[String], context: &Context) -> Outcome<Launch> {
         let mut held = Vec::new();
-        let (mut spec, mut tty, sets_rlimits) = match &self.process {
+        let (mut spec, mut tty) = match &self.process {
             Some(path) => {
                 if !argv.is_empty() {
                     return refuse(
@@ -150,14 +169,10 @@ impl ProcessFlags {
                     eprintln!("sprout: warning: {warning}");
                 }
                 let tty = mapped.terminal.then_some(mapped.console_size);
-                (mapped.spec, tty, mapped.sets_rlimits)
+                (mapped.spec, tty)
             }
             None if argv.is_empty() => return refuse("no program: give PROG after --"),
-            None => (
-                Spec::from_strs(argv).or_else(|e| refuse(e.subject))?,
-                None,
-                false,
-            ),
+            None => (Spec::from_strs(argv).or_else(|e| refuse(e.subject))?, None),
         };
         spec.fds = vec![Some(0), Some(1), Some(2)];
         spec.terminal = Terminal::Ignore;
@@ -183,12 +198,7 @@ impl ProcessFlags {
         if self.new_session {
             spec.terminal = Terminal::NewSession;
         }
-        Ok(Launch {
-            spec,
-            held,
-            tty,
-            sets_rlimits,
-        })
+        Ok(Launch { spec, held, tty })
     }
 
     fn program(&self, spec: &mut Spec) -> Outcome<()> {
@@ -261,9 +271,15 @@ impl ProcessFlags {
         };
         let sets_and_caps = |text: &str, flag: &str, default_all: bool| -> Outcome<_> {
             match text.split_once('=') {
-                Some((sets, list)) => Ok((names::cap_sets(sets)?, names::capabilities(list, last)?)),
-                None if default_all => Ok((names::ALL_SETS.to_vec(), names::capabilities(text, last)?)),
-                None => refuse(format!("{flag} {text}: want SETS=CAPS, e.g. ambient=net_raw")),
+                Some((sets, list)) => {
+                    Ok((names::cap_sets(sets)?, names::capabilities(list, last)?))
+                }
+                None if default_all => {
+                    Ok((names::ALL_SETS.to_vec(), names::capabilities(text, last)?))
+                }
+                None => refuse(format!(
+                    "{flag} {text}: want SETS=CAPS, e.g. ambient=net_raw"
+                )),
             }
         };
         for text in &self.caps {
@@ -314,7 +330,9 @@ impl ProcessFlags {
         }
         for text in &self.join_ns {
             let Some((kind, path)) = text.split_once('=') else {
-                return refuse(format!("--join-ns {text}: want TYPE=PATH, e.g. net=/run/netns/x"));
+                return refuse(format!(
+                    "--join-ns {text}: want TYPE=PATH, e.g. net=/run/netns/x"
+                ));
             };
             let kind = names::namespace(kind)?;
             let file = open(path, "--join-ns", false)?;
@@ -439,7 +457,8 @@ pub fn open(path: &str, flag: &str, directory: bool) -> Outcome<OwnedFd> {
 
 /// A cBPF program: the file's bytes as `struct sock_filter` (8 bytes each, native endian).
 fn read_filter(path: &Path) -> Outcome<Vec<libc::sock_filter>> {
-    let bytes = std::fs::read(path).or_else(|e| refuse(format!("--seccomp {}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).or_else(|e| refuse(format!("--seccomp {}: {e}", path.display())))?;
     if bytes.is_empty() || bytes.len() % 8 != 0 {
         return refuse(format!(
             "--seccomp {}: {} bytes is not a whole number of 8-byte sock_filter instructions",
@@ -474,8 +493,14 @@ mod tests {
     fn launch(args: &[&str]) -> Outcome<Launch> {
         let mut all = vec!["test"];
         all.extend_from_slice(args);
-        let parsed = Test::try_parse_from(all).map_err(|e| crate::status::Failure::Refused(e.to_string()))?;
-        parsed.flags.launch(&parsed.argv, &Context { root: Path::new("/") })
+        let parsed = Test::try_parse_from(all)
+            .map_err(|e| crate::status::Failure::Refused(e.to_string()))?;
+        parsed.flags.launch(
+            &parsed.argv,
+            &Context {
+                root: Path::new("/"),
+            },
+        )
     }
 
     #[test]
@@ -493,23 +518,43 @@ mod tests {
         // SAFETY: the test sets a variable no other test reads.
         unsafe { std::env::set_var("SPROUT_CLI_TEST_VALUE", "from-sprout") };
         let spec = launch(&[
-            "--env", "A=1", "--env", "B=2", "--env", "A=3", "--env", "SPROUT_CLI_TEST_VALUE",
-            "--env", "UNSET_ANYWHERE_XYZ", "--", "x",
+            "--env",
+            "A=1",
+            "--env",
+            "B=2",
+            "--env",
+            "A=3",
+            "--env",
+            "SPROUT_CLI_TEST_VALUE",
+            "--env",
+            "UNSET_ANYWHERE_XYZ",
+            "--",
+            "x",
         ])
         .unwrap()
         .spec;
         assert_eq!(
             spec.env,
-            [c"B=2".to_owned(), c"A=3".to_owned(), c"SPROUT_CLI_TEST_VALUE=from-sprout".to_owned()]
+            [
+                c"B=2".to_owned(),
+                c"A=3".to_owned(),
+                c"SPROUT_CLI_TEST_VALUE=from-sprout".to_owned()
+            ]
         );
         let spec = launch(&["--inherit-env", "--", "x"]).unwrap().spec;
-        assert!(spec.env.iter().any(|e| e.to_bytes().starts_with(b"SPROUT_CLI_TEST_VALUE=")));
+        assert!(
+            spec.env
+                .iter()
+                .any(|e| e.to_bytes().starts_with(b"SPROUT_CLI_TEST_VALUE="))
+        );
         assert!(launch(&["--inherit-env", "--clear-env", "--", "x"]).is_err());
     }
 
     #[test]
     fn identity_by_number_and_name() {
-        let spec = launch(&["--uid", "0", "--groups", "1,2", "--", "x"]).unwrap().spec;
+        let spec = launch(&["--uid", "0", "--groups", "1,2", "--", "x"])
+            .unwrap()
+            .spec;
         assert_eq!(
             spec.credentials,
             Some(Credentials {
@@ -518,30 +563,51 @@ mod tests {
                 groups: vec![1, 2]
             })
         );
-        let err = launch(&["--uid", "4242123", "--", "x"]).err().unwrap().to_string();
+        let err = launch(&["--uid", "4242123", "--", "x"])
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("give --gid"), "{err}");
-        let spec = launch(&["--uid", "4242123", "--gid", "7", "--", "x"]).unwrap().spec;
+        let spec = launch(&["--uid", "4242123", "--gid", "7", "--", "x"])
+            .unwrap()
+            .spec;
         assert_eq!(spec.credentials.unwrap().gid, 7);
     }
 
     #[test]
     fn capability_flags_apply_caps_then_drops_then_adds() {
         let caps = launch(&[
-            "--cap-add", "ambient,inheritable,permitted=net_raw", "--cap-drop", "all",
-            "--caps", "bounding=chown,net_raw", "--", "x",
+            "--cap-add",
+            "ambient,inheritable,permitted=net_raw",
+            "--cap-drop",
+            "all",
+            "--caps",
+            "bounding=chown,net_raw",
+            "--",
+            "x",
         ])
         .unwrap()
         .spec
         .capabilities
         .unwrap();
         assert_eq!(caps.bounding, 0);
-        assert_eq!((caps.ambient, caps.inheritable, caps.permitted), (1 << 13, 1 << 13, 1 << 13));
+        assert_eq!(
+            (caps.ambient, caps.inheritable, caps.permitted),
+            (1 << 13, 1 << 13, 1 << 13)
+        );
         assert_eq!(caps.effective, 0);
-        let caps = launch(&["--cap-drop", "all", "--cap-add", "net_bind_service", "--", "x"])
-            .unwrap()
-            .spec
-            .capabilities
-            .unwrap();
+        let caps = launch(&[
+            "--cap-drop",
+            "all",
+            "--cap-add",
+            "net_bind_service",
+            "--",
+            "x",
+        ])
+        .unwrap()
+        .spec
+        .capabilities
+        .unwrap();
         assert_eq!(caps.bounding, 1 << 10);
         assert_eq!(caps.ambient, 1 << 10);
         assert!(launch(&["--caps", "net_raw", "--", "x"]).is_err());
@@ -550,10 +616,32 @@ mod tests {
     #[test]
     fn limits_namespaces_fds_and_terminal_flags() {
         let launch_ok = launch(&[
-            "--rlimit", "nofile=10:20", "--rlimit", "nofile=30", "--umask", "077", "--no-new-privs",
-            "--unshare", "user,pid", "--unshare", "net", "--uid-map", "0:1000:1", "--join-ns",
-            "uts=/proc/self/ns/uts", "--fd", "3=2", "--fd", "1=-", "--pdeathsig", "KILL",
-            "--container", "c1", "--tty", "--", "x",
+            "--rlimit",
+            "nofile=10:20",
+            "--rlimit",
+            "nofile=30",
+            "--umask",
+            "077",
+            "--no-new-privs",
+            "--unshare",
+            "user,pid",
+            "--unshare",
+            "net",
+            "--uid-map",
+            "0:1000:1",
+            "--join-ns",
+            "uts=/proc/self/ns/uts",
+            "--fd",
+            "3=2",
+            "--fd",
+            "1=-",
+            "--pdeathsig",
+            "KILL",
+            "--container",
+            "c1",
+            "--tty",
+            "--",
+            "x",
         ])
         .unwrap();
         let spec = &launch_ok.spec;
@@ -564,7 +652,12 @@ mod tests {
         let kinds: Vec<i32> = spec.namespaces.iter().map(|n| n.kind).collect();
         assert_eq!(
             kinds,
-            [libc::CLONE_NEWUSER, libc::CLONE_NEWPID, libc::CLONE_NEWNET, libc::CLONE_NEWUTS]
+            [
+                libc::CLONE_NEWUSER,
+                libc::CLONE_NEWPID,
+                libc::CLONE_NEWNET,
+                libc::CLONE_NEWUTS
+            ]
         );
         assert_eq!(spec.namespaces[3].fd, Some(launch_ok.held[0].as_raw_fd()));
         assert_eq!(spec.uid_map.len(), 1);

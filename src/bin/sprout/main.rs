@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Run a program and exit with its exit status.
     #[command(after_help = RUN_EXAMPLES)]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         Err(error) => return status::usage_error(error),
     };
     status::exit(match cli.command {
-        Command::Run(args) => run::main(args),
+        Command::Run(args) => run::main(*args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "sprout", &mut std::io::stdout());
             Ok(0)

@@ -26,26 +26,6 @@ pub const ALL_SETS: [CapSet; 5] = [
     CapSet::Ambient,
 ];
 
-pub const ALL_SETS: [CapSet; 5] = [
-    CapSet::Bounding,
-    CapSet::Effective,
-    CapSet::Permitted,
-    CapSet::Inheritable,
-    CapSet::Ambient,
-];
-
-impl CapSet {
-    pub fn name(self) -> &'static str {
-        match self {
-            CapSet::Bounding => "bounding",
-            CapSet::Effective => "effective",
-            CapSet::Permitted => "permitted",
-            CapSet::Inheritable => "inheritable",
-            CapSet::Ambient => "ambient",
-        }
-    }
-}
-
 /// `bounding,ambient`, `b,a` or `all`.
 pub fn cap_sets(text: &str) -> Outcome<Vec<CapSet>> {
     let mut sets = Vec::new();
@@ -115,9 +95,11 @@ pub fn rlimit(text: &str) -> Outcome<sprout::Rlimit> {
     let (soft, hard) = values.split_once(':').unwrap_or((values, values));
     let value = |v: &str| match v {
         "unlimited" | "infinity" | "inf" => Ok(libc::RLIM_INFINITY),
-        v => v
-            .parse::<u64>()
-            .or_else(|_| refuse(format!("--rlimit {text}: {v:?} is not a number or unlimited"))),
+        v => v.parse::<u64>().or_else(|_| {
+            refuse(format!(
+                "--rlimit {text}: {v:?} is not a number or unlimited"
+            ))
+        }),
     };
     Ok(sprout::Rlimit {
         resource,
@@ -286,7 +268,12 @@ pub fn group(flag: &str, text: &str, root: &Path) -> Outcome<u32> {
         .find(|fields| fields.len() >= 3 && fields[0] == text)
         .and_then(|fields| fields[2].parse().ok())
         .map_or_else(
-            || refuse(format!("{flag} {text}: no such group in {}", path.display())),
+            || {
+                refuse(format!(
+                    "{flag} {text}: no such group in {}",
+                    path.display()
+                ))
+            },
             Ok,
         )
 }
@@ -297,7 +284,10 @@ mod tests {
 
     #[test]
     fn capability_lists_take_names_numbers_and_all() {
-        assert_eq!(capabilities("net_admin,CAP_CHOWN,1", 40).unwrap(), 0b1_0000_0000_0011);
+        assert_eq!(
+            capabilities("net_admin,CAP_CHOWN,1", 40).unwrap(),
+            0b1_0000_0000_0011
+        );
         assert_eq!(capabilities("", 40).unwrap(), 0);
         assert_eq!(capabilities("all", 40).unwrap(), (1 << 41) - 1);
         let err = capabilities("chown,nope", 40).unwrap_err().to_string();

@@ -103,9 +103,6 @@ pub struct Mapped {
     /// `terminal: true`: allocate a pseudo-terminal, of `consoleSize` when given.
     pub terminal: bool,
     pub console_size: Option<(u16, u16)>,
-    /// Whether the object set `oomScoreAdj` / `rlimits` (`sprout exec` otherwise takes the
-    /// target's).
-    pub sets_rlimits: bool,
     pub warnings: Vec<String>,
 }
 
@@ -131,7 +128,12 @@ struct Shape {
 const SHAPE: Shape = Shape {
     fields: &[
         ("terminal", None),
-        ("consoleSize", Some(&Shape { fields: &[("height", None), ("width", None)] })),
+        (
+            "consoleSize",
+            Some(&Shape {
+                fields: &[("height", None), ("width", None)],
+            }),
+        ),
         (
             "user",
             Some(&Shape {
@@ -218,7 +220,8 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
     if process.command_line.is_some() {
         return refuse("--process: commandLine is for Windows; give args");
     }
-    let mut spec = Spec::from_strs(args).or_else(|e| refuse(format!("--process: {}", e.subject)))?;
+    let mut spec =
+        Spec::from_strs(args).or_else(|e| refuse(format!("--process: {}", e.subject)))?;
     match process.cwd.as_deref() {
         None | Some("") => return refuse("--process: cwd must not be empty"),
         Some(cwd) if !cwd.starts_with('/') => {
@@ -231,7 +234,10 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
     }
 
     let user = process.user.as_ref();
-    if user.and_then(|u| u.username.as_deref()).is_some_and(|n| !n.is_empty()) {
+    if user
+        .and_then(|u| u.username.as_deref())
+        .is_some_and(|n| !n.is_empty())
+    {
         return refuse("--process: user.username is for Windows; give user.uid and user.gid");
     }
     spec.credentials = Some(Credentials {
@@ -251,11 +257,10 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
     if let Some(sets) = &process.capabilities {
         spec.capabilities = Some(capabilities(sets, host, &mut warnings)?);
     }
-    let mut sets_rlimits = false;
     for (index, limit) in process.rlimits.iter().flatten().enumerate() {
-        let Some(resource) = resource_number(&limit.kind).filter(|_| {
-            limit.kind.len() > 7 && limit.kind[..7].eq_ignore_ascii_case("RLIMIT_")
-        }) else {
+        let Some(resource) = resource_number(&limit.kind)
+            .filter(|_| limit.kind.len() > 7 && limit.kind[..7].eq_ignore_ascii_case("RLIMIT_"))
+        else {
             return refuse(format!(
                 "--process: rlimits[{index}].type {:?} is not an RLIMIT_* name",
                 limit.kind
@@ -266,11 +271,14 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
             soft: limit.soft,
             hard: limit.hard,
         });
-        sets_rlimits = true;
     }
     spec.no_new_privs = process.no_new_privileges.unwrap_or(false);
 
-    if let Some(profile) = process.apparmor_profile.as_deref().filter(|p| !p.is_empty()) {
+    if let Some(profile) = process
+        .apparmor_profile
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
         return refuse(if host.apparmor {
             format!("--process: apparmorProfile {profile:?}: sprout cannot apply AppArmor profiles")
         } else {
@@ -308,7 +316,6 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
         spec,
         terminal: process.terminal.unwrap_or(false),
         console_size,
-        sets_rlimits,
         warnings,
     })
 }
@@ -350,8 +357,7 @@ fn capabilities(
         let names: Vec<String> = (0..64)
             .filter(|bit| dropped & (1 << bit) != 0)
             .map(|bit| {
-                sprout::names::capability_name(bit)
-                    .map_or_else(|| bit.to_string(), str::to_owned)
+                sprout::names::capability_name(bit).map_or_else(|| bit.to_string(), str::to_owned)
             })
             .collect();
         warnings.push(format!(
@@ -427,7 +433,9 @@ mod tests {
             (three, three, three)
         );
         assert_eq!((caps.inheritable, caps.ambient), (0, 0));
-        assert!(mapped.warnings[0].contains("dropping CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE"));
+        assert!(
+            mapped.warnings[0].contains("dropping CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE")
+        );
         assert_eq!(
             spec.rlimits,
             [Rlimit {
@@ -436,7 +444,7 @@ mod tests {
                 hard: 1024
             }]
         );
-        assert!(spec.no_new_privs && mapped.terminal && mapped.sets_rlimits);
+        assert!(spec.no_new_privs && mapped.terminal);
         assert_eq!(spec.umask, 0o022);
     }
 
@@ -449,20 +457,21 @@ mod tests {
         )
         .unwrap();
         let creds = mapped.spec.credentials.unwrap();
-        assert_eq!((creds.uid, creds.gid, creds.groups), (1000, 100, vec![5, 6]));
+        assert_eq!(
+            (creds.uid, creds.gid, creds.groups),
+            (1000, 100, vec![5, 6])
+        );
         assert_eq!(mapped.spec.umask, 0o77);
         assert_eq!(mapped.console_size, Some((40, 120)));
-        assert!(!mapped.terminal && !mapped.sets_rlimits && !mapped.spec.no_new_privs);
+        assert!(!mapped.terminal && !mapped.spec.no_new_privs);
         assert!(mapped.spec.capabilities.is_none());
     }
 
     #[test]
     fn keys_match_in_any_case_as_go_reads_them_and_unknown_ones_are_warned_about() {
-        let mapped = map(
-            r#"{"ARGS":["true"],"Cwd":"/","NoNewPrivileges":true,
+        let mapped = map(r#"{"ARGS":["true"],"Cwd":"/","NoNewPrivileges":true,
                 "User":{"UID":7,"Gid":8},"Rlimits":[{"TYPE":"RLIMIT_CORE","Hard":0,"soft":0}],
-                "someday":1}"#,
-        )
+                "someday":1}"#)
         .unwrap();
         assert!(mapped.spec.no_new_privs);
         assert_eq!(mapped.spec.credentials.as_ref().unwrap().uid, 7);
@@ -490,8 +499,13 @@ mod tests {
     #[test]
     fn fields_sprout_cannot_honour_are_refused_not_dropped() {
         let with = |field: &str| refused(&format!(r#"{{"args":["x"],"cwd":"/",{field}}}"#));
-        assert!(with(r#""apparmorProfile":"p""#).contains("apparmorProfile \"p\": this host has no AppArmor"));
-        assert!(with(r#""selinuxLabel":"l""#).contains("selinuxLabel \"l\": this host has no SELinux"));
+        assert!(
+            with(r#""apparmorProfile":"p""#)
+                .contains("apparmorProfile \"p\": this host has no AppArmor")
+        );
+        assert!(
+            with(r#""selinuxLabel":"l""#).contains("selinuxLabel \"l\": this host has no SELinux")
+        );
         assert!(with(r#""commandLine":"x""#).contains("commandLine"));
         assert!(with(r#""user":{"username":"x"}"#).contains("user.username"));
         // An empty profile is runc's "none".
@@ -500,9 +514,12 @@ mod tests {
             apparmor: true,
             ..HOST
         };
-        let err = to_spec(&parse(r#"{"args":["x"],"cwd":"/","apparmorProfile":"p"}"#).unwrap(), apparmor)
-            .unwrap_err()
-            .to_string();
+        let err = to_spec(
+            &parse(r#"{"args":["x"],"cwd":"/","apparmorProfile":"p"}"#).unwrap(),
+            apparmor,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("cannot apply AppArmor"));
     }
 

@@ -122,7 +122,10 @@ fn with_terminal(
         .tty
         .ok_or_else(|| status::Failure::Refused("the program got no terminal".into()))?;
     let pidfd = sprout::pidfd(process.pid).map_err(|e| spawn_error("pidfd", e))?;
-    let _ = nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+    let _ = nix::fcntl::fcntl(
+        &master,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    );
     Pump {
         master: &master,
         tty: &tty,
@@ -173,7 +176,11 @@ impl Pump<'_> {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(spawn_error("poll", e)),
             }
-            let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).unwrap_or(PollFlags::empty());
+            let ready = |i: usize| {
+                fds.get(i)
+                    .and_then(|f| f.revents())
+                    .unwrap_or(PollFlags::empty())
+            };
             let exited = !ready(0).is_empty();
             if !ready(1).is_empty() {
                 self.on_signals();
@@ -220,7 +227,11 @@ impl Pump<'_> {
             match nix::unistd::read(self.master, buffer) {
                 Ok(0) | Err(Errno::EIO) => return false,
                 Ok(n) => {
-                    if stdout.write_all(&buffer[..n]).and_then(|_| stdout.flush()).is_err() {
+                    if stdout
+                        .write_all(&buffer[..n])
+                        .and_then(|_| stdout.flush())
+                        .is_err()
+                    {
                         return false;
                     }
                 }

@@ -20,6 +20,11 @@ pub struct RunArgs {
 }
 
 pub fn main(args: RunArgs) -> Outcome<u8> {
-    let launch = args.flags.launch(&args.argv, &Context { root: Path::new("/") })?;
+    let launch = args.flags.launch(
+        &args.argv,
+        &Context {
+            root: Path::new("/"),
+        },
+    )?;
     relay::run(launch, None)
 }

@@ -117,10 +117,20 @@ mod tests {
         assert_eq!(exec(Errno::ENOENT).exit_code(), 127);
         assert_eq!(exec(Errno::EACCES).exit_code(), 126);
         assert_eq!(exec(Errno::ENOEXEC).exit_code(), 126);
-        let creds = Failure::Spawn(sprout::Error::new(Stage::Credentials, Errno::EPERM, "uid 0"));
+        let creds = Failure::Spawn(sprout::Error::new(
+            Stage::Credentials,
+            Errno::EPERM,
+            "uid 0",
+        ));
         assert_eq!(creds.exit_code(), 125);
-        assert_eq!(creds.to_string(), "credentials: uid 0: Operation not permitted");
+        assert_eq!(
+            creds.to_string(),
+            "credentials: uid 0: Operation not permitted"
+        );
         assert_eq!(Failure::Refused("--uid x".into()).exit_code(), 125);
-        assert_eq!(Failure::Refused("--uid x".into()).to_string(), "args: --uid x");
+        assert_eq!(
+            Failure::Refused("--uid x".into()).to_string(),
+            "args: --uid x"
+        );
     }
 }
