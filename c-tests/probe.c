@@ -18,6 +18,10 @@
  *   tiocsti TEXT    push TEXT into the input of the terminal on fd 0 (TIOCSTI), then print
  *                   "tiocsti=ok" or "tiocsti=" and the error
  *   spew N          print N lines "spew 00000", "spew 00001", ...
+ *   keyring         print "keyring=" and the description of the session keyring
+ *                   (KEYCTL_DESCRIBE: "type;uid;gid;perm;name"), or the error
+ *   root            print "root=" and where /proc/self/root points, and "rootid=DEV:INO" of /
+ *   ttyname         print "ttyname=" and ttyname(0), or the error
  *
  * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
  * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
@@ -133,6 +137,26 @@ int main(int argc, char **argv) {
       for (const char *c = argv[++i]; *c && !error; c++)
         if (ioctl(0, TIOCSTI, c) < 0) error = strerror(errno);
       printf("tiocsti=%s\n", error ? error : "ok");
+      fflush(stdout);
+    } else if (!strcmp(cmd, "keyring")) {
+      char desc[512];
+      long n = syscall(SYS_keyctl, 6 /* KEYCTL_DESCRIBE */, -3 /* KEY_SPEC_SESSION_KEYRING */,
+                       desc, sizeof desc - 1);
+      if (n > 0 && n < (long)sizeof desc) desc[n] = 0;
+      printf("keyring=%s\n", n > 0 ? desc : strerror(errno));
+      fflush(stdout);
+    } else if (!strcmp(cmd, "root")) {
+      char target[4096];
+      ssize_t n = readlink("/proc/self/root", target, sizeof target - 1);
+      target[n < 0 ? 0 : n] = 0;
+      struct stat st;
+      int ok = stat("/", &st) == 0;
+      printf("root=%s\nrootid=%lu:%lu\n", target, ok ? (unsigned long)st.st_dev : 0UL,
+             ok ? (unsigned long)st.st_ino : 0UL);
+      fflush(stdout);
+    } else if (!strcmp(cmd, "ttyname")) {
+      const char *name = ttyname(0);
+      printf("ttyname=%s\n", name ? name : strerror(errno));
       fflush(stdout);
     } else if (!strcmp(cmd, "spew") && i + 1 < argc) {
       for (long n = atol(argv[++i]), line = 0; line < n; line++) printf("spew %05ld\n", line);

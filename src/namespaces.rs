@@ -96,6 +96,27 @@ pub fn validate(spec: &Spec) -> Result<()> {
     if let Some(fd) = spec.cgroup {
         check_cgroup_fd(fd)?;
     }
+    for (index, &fd) in spec.extra_cgroups.iter().enumerate() {
+        check_any_cgroup_fd(index, fd)?;
+    }
+    Ok(())
+}
+
+/// An extra cgroup is a directory of any cgroup hierarchy, v1 or v2.
+fn check_any_cgroup_fd(index: usize, fd: RawFd) -> Result<()> {
+    // SAFETY: fstatfs and fstat fill zeroed structs on this stack.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let cgroup = unsafe { libc::fstatfs(fd, &mut fs) } == 0
+        && (fs.f_type == libc::CGROUP_SUPER_MAGIC || fs.f_type == libc::CGROUP2_SUPER_MAGIC)
+        && unsafe { libc::fstat(fd, &mut st) } == 0
+        && st.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    if !cgroup {
+        return Err(Error::args(
+            Errno::EINVAL,
+            format!("extra_cgroup_fds[{index}] = {fd} is not a cgroup directory (v1 or v2)"),
+        ));
+    }
     Ok(())
 }
 

@@ -111,6 +111,17 @@ pub struct Spec {
     /// closed. Every other fd is closed.
     pub fds: Vec<Option<RawFd>>,
     pub terminal: Terminal,
+    /// Cgroup directories (v1 hierarchies, or more cgroup2 ones) the process moves itself
+    /// into before anything else, with the caller's credentials: on a hybrid host, the v1
+    /// cgroups of a container it joins. Empty: none.
+    pub extra_cgroups: Vec<RawFd>,
+    /// The session keyring: `None` keeps the caller's; `Some(name)` joins the keyring of that
+    /// name the process may search, or creates it (KEYCTL_JOIN_SESSION_KEYRING, as runc does
+    /// with `_ses.ID`), and an empty name makes a new anonymous one.
+    pub session_keyring: Option<CString>,
+    /// With no `PATH` in `env`, a name without '/' is not searched in [`crate::DEFAULT_PATH`]
+    /// but fails (ENOENT, stage EXEC), as runc and crun fail.
+    pub no_default_path: bool,
 }
 
 impl Spec {
@@ -134,6 +145,9 @@ impl Spec {
             container_id: None,
             fds: Vec::new(),
             terminal: Terminal::Auto,
+            extra_cgroups: Vec::new(),
+            session_keyring: None,
+            no_default_path: false,
         }
     }
 
@@ -195,6 +209,9 @@ impl Spec {
         }
         if let Some(fd) = self.cgroup {
             check_open(fd, || format!("cgroup_fd {fd}"))?;
+        }
+        for (index, &fd) in self.extra_cgroups.iter().enumerate() {
+            check_open(fd, || format!("extra_cgroup_fds[{index}] = {fd}"))?;
         }
         crate::namespaces::validate(self)
     }

@@ -162,7 +162,8 @@ pub fn openpty(rows: u16, cols: u16) -> std::result::Result<(OwnedFd, OwnedFd), 
 /// container's `/dev/pts/ptmx`, opened through `/proc/PID/root`), so that the pair's slave is
 /// `/dev/pts/N` of that instance: `ttyname()` works for a process that sees that mount. The
 /// multiplexer is opened anew through `/proc/self/fd` (each open of it makes a new pair), so
-/// `ptmx` itself is left as it was and can serve again. `EINVAL` when `ptmx` is not a devpts
+/// `ptmx` itself is left as it was and can serve again; it may be an `O_PATH` fd, which made
+/// no pair of its own. `EINVAL` when `ptmx` is not a devpts
 /// `ptmx` (a master or slave of some pair, another file); needs /proc.
 pub fn openpty_from(
     ptmx: BorrowedFd,

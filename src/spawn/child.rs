@@ -70,6 +70,8 @@ pub(crate) const ITEM_PARK: u32 = 1 << 31;
 pub(crate) const ITEM_PARENT_DEATH_SIGNAL: u32 = 0;
 pub(crate) const ITEM_SIGNAL_MASK: u32 = 1;
 pub(crate) const ITEM_SIGNAL_ACTION: u32 = 1 << 8;
+/// The CREDENTIALS stage's item for the session keyring (after the ids' items 0-2).
+pub(crate) const ITEM_SESSION_KEYRING: u32 = 3;
 /// Namespaces stage items other than a join (whose item is its index in `Spec::namespaces`):
 /// the unshare after the joins, the unshare that makes up for the legacy clone, the wait for
 /// the parent's steps.
@@ -137,6 +139,7 @@ fn run(ctx: &Context) -> Step {
     if report.legacy_clone() {
         make_up_for_legacy_clone(ctx)?;
     }
+    join_extra_cgroups(ctx)?;
 
     // Session and terminal, on the caller's fd of the terminal, and the hard limits to raise:
     // before the namespaces, while the caller's privilege in its own user namespace, which
@@ -149,6 +152,7 @@ fn run(ctx: &Context) -> Step {
     privileges::raise_hard_limits(plan, report)?;
 
     enter_namespaces(ctx)?;
+    join_session_keyring(ctx)?;
 
     report.enter(Stage::Fds);
     lay_out_fds(ctx)?;
@@ -297,6 +301,46 @@ fn make_up_for_legacy_clone(ctx: &Context) -> Step {
         unsafe { sys!(libc::SYS_unshare, leftover) }.on(ITEM_LEGACY_UNSHARE)?;
     }
     Ok(())
+}
+
+/// Moves into each of `extra_cgroups` (a container's cgroup v1 hierarchies), right after the
+/// cgroup2 move and with the same credentials, so that the process never runs the program, nor
+/// any step of its own that the cgroups limit, outside them. The report's item is the index
+/// plus one (0 is `cgroup_fd`).
+fn join_extra_cgroups(ctx: &Context) -> Step {
+    let cgroups = &ctx.plan.spec.extra_cgroups;
+    if cgroups.is_empty() {
+        return Ok(());
+    }
+    ctx.report.enter(Stage::Cgroup);
+    for (index, &dir) in cgroups.iter().enumerate() {
+        move_into_cgroup(dir).on(index as u32 + 1)?;
+    }
+    Ok(())
+}
+
+/// KEYCTL_JOIN_SESSION_KEYRING: the keyring of that name the process may search, else a new
+/// one of that name (NULL: a new anonymous one). After the namespaces, so that a name is
+/// found among the keyrings of the user namespace the process ends up in, and before the
+/// credentials change, as runc does: the keyring belongs to the caller's ids, and the process
+/// possesses it as its session keyring whatever its ids become. Only this process's
+/// credentials change (a CLONE_VM child has its own), and no id or capability does, so the
+/// shared memory's dumpable flag stays.
+fn join_session_keyring(ctx: &Context) -> Step {
+    let Some(name) = &ctx.plan.spec.session_keyring else {
+        return Ok(());
+    };
+    ctx.report.enter(Stage::Credentials);
+    let name = if name.is_empty() {
+        std::ptr::null()
+    } else {
+        name.as_ptr()
+    };
+    const KEYCTL_JOIN_SESSION_KEYRING: usize = 1;
+    // SAFETY: keyctl reads a NUL-terminated name the plan keeps alive, or takes NULL.
+    unsafe { sys!(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name) }
+        .map(|_| ())
+        .on(ITEM_SESSION_KEYRING)
 }
 
 /// Writes "0" (this process) to the cgroup directory's cgroup.procs.

@@ -70,10 +70,11 @@ impl<'a> Plan<'a> {
     /// `tty` is what `tty::Prepared` decided about the session and terminal.
     pub fn new(spec: &'a Spec, tty: ChildTty) -> Plan<'a> {
         let env = &spec.env;
+        let default = (!spec.no_default_path).then_some(DEFAULT_PATH);
         let exec = match &spec.program {
             Program::Fd(_) => Exec::Fd(spec.fds.len() as RawFd),
-            Program::Argv0 => Exec::Paths(candidates(spec.argv[0].as_bytes(), env)),
-            Program::Path(path) => Exec::Paths(candidates(path.as_bytes(), env)),
+            Program::Argv0 => Exec::Paths(candidates(spec.argv[0].as_bytes(), env, default)),
+            Program::Path(path) => Exec::Paths(candidates(path.as_bytes(), env, default)),
         };
         let exec_source = match spec.program {
             Program::Fd(fd) => Some(fd),
@@ -398,15 +399,19 @@ fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
 
 /// The paths execve is tried on, in order: `name` itself when it holds a '/', else
 /// `dir/name` for each entry of the first `PATH=` in `env` (an empty entry is the working
-/// directory, as in execvpe).
-pub fn candidates(name: &[u8], env: &[CString]) -> Vec<CString> {
+/// directory, as in execvpe), or of `default` when `env` has none (no candidate at all
+/// without a default).
+pub fn candidates(name: &[u8], env: &[CString], default: Option<&[u8]>) -> Vec<CString> {
     if name.contains(&b'/') {
         return vec![CString::new(name).expect("came from a CString")];
     }
-    let path = env
+    let Some(path) = env
         .iter()
         .find_map(|var| var.as_bytes().strip_prefix(b"PATH="))
-        .unwrap_or(DEFAULT_PATH);
+        .or(default)
+    else {
+        return Vec::new();
+    };
     path.split(|&b| b == b':')
         .map(|dir| {
             let mut full = Vec::with_capacity(dir.len() + 1 + name.len());
@@ -500,21 +505,29 @@ mod tests {
     #[test]
     fn a_name_with_a_slash_is_not_searched() {
         let env = [cs("PATH=/usr/bin")];
-        assert_eq!(candidates(b"./x", &env), [cs("./x")]);
-        assert_eq!(candidates(b"/bin/true", &env), [cs("/bin/true")]);
+        assert_eq!(candidates(b"./x", &env, Some(DEFAULT_PATH)), [cs("./x")]);
+        assert_eq!(
+            candidates(b"/bin/true", &env, Some(DEFAULT_PATH)),
+            [cs("/bin/true")]
+        );
     }
 
     #[test]
     fn path_comes_from_the_new_environment_with_empty_entries_as_the_working_directory() {
         let env = [cs("HOME=/"), cs("PATH=/a::/b"), cs("PATH=/ignored")];
-        assert_eq!(candidates(b"p", &env), [cs("/a/p"), cs("p"), cs("/b/p")]);
+        assert_eq!(
+            candidates(b"p", &env, Some(DEFAULT_PATH)),
+            [cs("/a/p"), cs("p"), cs("/b/p")]
+        );
     }
 
     #[test]
     fn without_path_the_default_is_searched() {
-        let got = candidates(b"sh", &[]);
+        let got = candidates(b"sh", &[], Some(DEFAULT_PATH));
         assert_eq!(got.first(), Some(&cs("/usr/local/sbin/sh")));
         assert_eq!(got.last(), Some(&cs("/bin/sh")));
+        assert!(candidates(b"sh", &[], None).is_empty());
+        assert_eq!(candidates(b"sh", &[cs("PATH=/x")], None), [cs("/x/sh")]);
     }
 
     /// Applies a layout the way the child does, on a model fd table (fd -> (file, cloexec)):

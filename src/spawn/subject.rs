@@ -8,8 +8,8 @@ use super::child::privileges::{
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
 };
 use super::child::{
-    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_PARENT_DEATH_SIGNAL, ITEM_PARK, ITEM_SIGNAL_ACTION,
-    ITEM_SIGNAL_MASK, ITEM_UNSHARE, ITEM_WAIT, search_goes_on,
+    ITEM_CLOSE_REST, ITEM_LEGACY_UNSHARE, ITEM_PARENT_DEATH_SIGNAL, ITEM_PARK, ITEM_SESSION_KEYRING,
+    ITEM_SIGNAL_ACTION, ITEM_SIGNAL_MASK, ITEM_UNSHARE, ITEM_WAIT, search_goes_on,
 };
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan};
@@ -141,8 +141,20 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
             _ => fd_slot(plan, item),
         },
         Stage::Namespaces => namespace_subject(plan, item),
+        Stage::Cgroup if item > 0 => match spec.extra_cgroups.get(item as usize - 1) {
+            Some(fd) => format!(
+                "extra_cgroup_fds[{}] = {fd}: moving into it (cgroup.procs)",
+                item - 1
+            ),
+            None => String::new(),
+        },
         Stage::Cgroup => match spec.cgroup {
             Some(fd) => format!("cgroup_fd {fd}: moving into it (cgroup.procs)"),
+            None => String::new(),
+        },
+        Stage::Credentials if item == ITEM_SESSION_KEYRING => match &spec.session_keyring {
+            Some(name) if name.is_empty() => "joining a new anonymous session keyring".into(),
+            Some(name) => format!("joining session keyring {}", name.to_string_lossy()),
             None => String::new(),
         },
         Stage::Chdir => spec.working_directory.to_string_lossy().into_owned(),
@@ -159,6 +171,16 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
                     _ => &spec.argv[0],
                 };
                 format!("{} (searched PATH)", name.to_string_lossy())
+            }
+            Exec::Paths(candidates) if candidates.is_empty() => {
+                let name = match &spec.program {
+                    Program::Path(path) => path,
+                    _ => &spec.argv[0],
+                };
+                format!(
+                    "{} (no PATH in the environment, and no default PATH asked for)",
+                    name.to_string_lossy()
+                )
             }
             Exec::Paths(candidates) => candidates
                 .get(item as usize)

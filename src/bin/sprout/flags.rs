@@ -36,6 +36,10 @@ pub struct ProcessFlags {
     /// Run this open file instead of looking PROG up (PROG is then only argv[0]).
     #[arg(long, value_name = "FD", help_heading = "Program")]
     pub exec_fd: Option<i32>,
+    /// With no PATH in the environment, fail instead of searching the default PATH (as
+    /// runc and crun do; `sprout exec` always does).
+    #[arg(long, help_heading = "Program")]
+    pub no_default_path: bool,
 
     /// User: a number or a name of the new process's /etc/passwd (its primary group is then
     /// the group unless --gid says otherwise).
@@ -103,9 +107,10 @@ pub struct ProcessFlags {
         help_heading = "Namespaces and cgroups"
     )]
     pub gid_map: Vec<String>,
-    /// Start in this cgroup2 directory (CLONE_INTO_CGROUP).
+    /// Start in this cgroup directory: a cgroup2 one at birth (CLONE_INTO_CGROUP), v1 ones
+    /// (hybrid hosts; repeat the flag) before anything else runs.
     #[arg(long, value_name = "DIR", help_heading = "Namespaces and cgroups")]
-    pub cgroup: Option<PathBuf>,
+    pub cgroup: Vec<PathBuf>,
 
     /// Signal the process gets when sprout's thread that started it dies.
     #[arg(long, value_name = "SIG", help_heading = "Process")]
@@ -113,6 +118,11 @@ pub struct ProcessFlags {
     /// Label the process with a container id (the library's process table).
     #[arg(long, value_name = "ID", help_heading = "Process")]
     pub container: Option<String>,
+    /// Join the session keyring NAME, or create it (KEYCTL_JOIN_SESSION_KEYRING); an empty
+    /// NAME makes a new anonymous one. Default: sprout's own (`sprout exec`: the container's
+    /// `_ses.ID` with --state, else a new anonymous one).
+    #[arg(long, value_name = "NAME", help_heading = "Process")]
+    pub session_keyring: Option<String>,
 
     /// Give the program fd CHILD from sprout's fd PARENT (`-` leaves it closed). Fds 0-2
     /// are sprout's own unless said otherwise; every other fd is closed.
@@ -144,11 +154,19 @@ pub struct Launch {
     pub held: Vec<OwnedFd>,
     /// Allocate a pseudo-terminal: with this size, or the size of sprout's own terminal.
     pub tty: Option<Option<(u16, u16)>>,
+    /// Whether the process object has rlimits (`exec` otherwise copies the target's).
+    pub sets_rlimits: bool,
 }
 
-/// Where names are looked up: the root of the new process's file system.
+/// What the flags are read against.
 pub struct Context<'a> {
+    /// The root of the new process's file system, where names are looked up.
     pub root: &'a Path,
+    /// The environment to start from without --process (`exec`: the target's).
+    pub base_env: Option<Vec<CString>>,
+    /// The capability sets when neither the process object nor --caps says (`exec`: the
+    /// target's), and where --cap-add/--cap-drop start (else sprout's own).
+    pub base_caps: Option<Capabilities>,
 }
 
 impl ProcessFlags {
@@ -156,7 +174,7 @@ impl ProcessFlags {
     /// empty (it must be, or the process object must give args, not both).
     pub fn launch(&self, argv: &[String], context: &Context) -> Outcome<Launch> {
         let mut held = Vec::new();
-        let (mut spec, mut tty) = match &self.process {
+        let (mut spec, mut tty, sets_rlimits) = match &self.process {
             Some(path) => {
                 if !argv.is_empty() {
                     return refuse(
@@ -169,16 +187,28 @@ impl ProcessFlags {
                     eprintln!("sprout: warning: {warning}");
                 }
                 let tty = mapped.terminal.then_some(mapped.console_size);
-                (mapped.spec, tty)
+                (mapped.spec, tty, mapped.sets_rlimits)
             }
             None if argv.is_empty() => return refuse("no program: give PROG after --"),
-            None => (Spec::from_strs(argv).or_else(|e| refuse(e.subject))?, None),
+            None => (
+                Spec::from_strs(argv).or_else(|e| refuse(e.subject))?,
+                None,
+                false,
+            ),
         };
+        if self.process.is_none() {
+            if let Some(env) = &context.base_env {
+                spec.env = env.clone();
+            }
+        }
         spec.fds = vec![Some(0), Some(1), Some(2)];
         spec.terminal = Terminal::Ignore;
 
         self.program(&mut spec)?;
         self.identity(&mut spec, context)?;
+        if spec.capabilities.is_none() {
+            spec.capabilities = context.base_caps;
+        }
         self.capabilities(&mut spec)?;
         self.limits(&mut spec)?;
         self.namespaces(&mut spec, &mut held)?;
@@ -187,6 +217,9 @@ impl ProcessFlags {
         }
         if let Some(id) = &self.container {
             spec.container_id = Some(id.clone());
+        }
+        if let Some(name) = &self.session_keyring {
+            spec.session_keyring = Some(cstring(name, "--session-keyring")?);
         }
         self.stdio(&mut spec)?;
         if self.tty {
@@ -198,7 +231,12 @@ impl ProcessFlags {
         if self.new_session {
             spec.terminal = Terminal::NewSession;
         }
-        Ok(Launch { spec, held, tty })
+        Ok(Launch {
+            spec,
+            held,
+            tty,
+            sets_rlimits,
+        })
     }
 
     fn program(&self, spec: &mut Spec) -> Outcome<()> {
@@ -216,6 +254,7 @@ impl ProcessFlags {
         if let Some(fd) = self.exec_fd {
             spec.program = Program::Fd(fd);
         }
+        spec.no_default_path |= self.no_default_path;
         Ok(())
     }
 
@@ -267,7 +306,7 @@ impl ProcessFlags {
         let last = names::last_capability();
         let mut caps = match spec.capabilities {
             Some(caps) => caps,
-            None => own_capabilities()?,
+            None => capabilities_of("self")?,
         };
         let sets_and_caps = |text: &str, flag: &str, default_all: bool| -> Outcome<_> {
             match text.split_once('=') {
@@ -348,9 +387,13 @@ impl ProcessFlags {
         for text in &self.gid_map {
             spec.gid_map.push(names::id_map("--gid-map", text)?);
         }
-        if let Some(dir) = &self.cgroup {
+        for dir in &self.cgroup {
             let file = open(&dir.to_string_lossy(), "--cgroup", true)?;
-            spec.cgroup = Some(file.as_raw_fd());
+            if spec.cgroup.is_none() && is_cgroup2(&file) {
+                spec.cgroup = Some(file.as_raw_fd());
+            } else {
+                spec.extra_cgroups.push(file.as_raw_fd());
+            }
             held.push(file);
         }
         Ok(())
@@ -378,6 +421,13 @@ impl ProcessFlags {
     }
 }
 
+fn is_cgroup2(dir: &OwnedFd) -> bool {
+    // SAFETY: fstatfs fills a zeroed statfs on this stack.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstatfs(dir.as_raw_fd(), &mut fs) } == 0;
+    ok && fs.f_type == libc::CGROUP2_SUPER_MAGIC
+}
+
 fn field(caps: &mut Capabilities, set: CapSet) -> &mut u64 {
     match set {
         CapSet::Bounding => &mut caps.bounding,
@@ -388,10 +438,10 @@ fn field(caps: &mut Capabilities, set: CapSet) -> &mut u64 {
     }
 }
 
-/// sprout's own five sets, as /proc/self/status shows them: where --cap-add/--cap-drop start.
-fn own_capabilities() -> Outcome<Capabilities> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .or_else(|e| refuse(format!("/proc/self/status: {e}")))?;
+/// The five sets of a process (`self` or a pid), as /proc/PID/status shows them.
+pub fn capabilities_of(process: &str) -> Outcome<Capabilities> {
+    let path = format!("/proc/{process}/status");
+    let status = std::fs::read_to_string(&path).or_else(|e| refuse(format!("{path}: {e}")))?;
     let set = |key: &str| {
         status
             .lines()
@@ -499,6 +549,8 @@ mod tests {
             &parsed.argv,
             &Context {
                 root: Path::new("/"),
+                base_env: None,
+                base_caps: None,
             },
         )
     }

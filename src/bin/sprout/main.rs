@@ -5,6 +5,7 @@
 //! `names` reads what people type (capabilities, signals, users, ...), `relay` forwards
 //! signals and relays a terminal until the program ends, `status` decides the exit code.
 
+mod exec;
 mod flags;
 mod names;
 mod oci;
@@ -34,6 +35,10 @@ enum Command {
     /// Run a program and exit with its exit status.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<run::RunArgs>),
+    /// Run a program inside a running container (or beside a process): in its namespaces,
+    /// cgroups and resource limits, as `runc exec` does.
+    #[command(after_help = EXEC_EXAMPLES)]
+    Exec(Box<exec::ExecArgs>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -63,6 +68,13 @@ Examples:
     sprout run --fd 3=5 --fd 0=- -- prog
     sprout run --new-session -- untrusted-tool";
 
+const EXEC_EXAMPLES: &str = "\
+Examples:
+    sprout exec --state <(runc state web) --process process.json
+    sprout exec --pid 4242 --uid 1000 --gid 1000 --cap-drop all -- ps aux
+    sprout exec --pid 4242 --ns net,mnt -- ip addr
+    sprout exec --pid 4242 --tty -- sh";
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -70,6 +82,7 @@ fn main() -> ExitCode {
     };
     status::exit(match cli.command {
         Command::Run(args) => run::main(*args),
+        Command::Exec(args) => exec::main(*args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "sprout", &mut std::io::stdout());
             Ok(0)

@@ -103,6 +103,8 @@ pub struct Mapped {
     /// `terminal: true`: allocate a pseudo-terminal, of `consoleSize` when given.
     pub terminal: bool,
     pub console_size: Option<(u16, u16)>,
+    /// Whether the object has `rlimits` (`sprout exec` otherwise takes the target's).
+    pub sets_rlimits: bool,
     pub warnings: Vec<String>,
 }
 
@@ -316,6 +318,7 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
         spec,
         terminal: process.terminal.unwrap_or(false),
         console_size,
+        sets_rlimits: process.rlimits.as_ref().is_some_and(|l| !l.is_empty()),
         warnings,
     })
 }
@@ -444,7 +447,7 @@ mod tests {
                 hard: 1024
             }]
         );
-        assert!(spec.no_new_privs && mapped.terminal);
+        assert!(spec.no_new_privs && mapped.terminal && mapped.sets_rlimits);
         assert_eq!(spec.umask, 0o022);
     }
 
@@ -463,7 +466,7 @@ mod tests {
         );
         assert_eq!(mapped.spec.umask, 0o77);
         assert_eq!(mapped.console_size, Some((40, 120)));
-        assert!(!mapped.terminal && !mapped.spec.no_new_privs);
+        assert!(!mapped.terminal && !mapped.sets_rlimits && !mapped.spec.no_new_privs);
         assert!(mapped.spec.capabilities.is_none());
     }
 

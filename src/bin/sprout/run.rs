@@ -24,6 +24,8 @@ pub fn main(args: RunArgs) -> Outcome<u8> {
         &args.argv,
         &Context {
             root: Path::new("/"),
+            base_env: None,
+            base_caps: None,
         },
     )?;
     relay::run(launch, None)
