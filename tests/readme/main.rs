@@ -48,6 +48,27 @@ readme_examples! {
     c_quick_start after install => lists_root_directory,
     c_from_clone => lists_root_directory,
     go_quick_start => |out| assert!(out.stdout.ends_with("64\nNoNewPrivs:\t1\n"), "{}", out.stdout),
+    cli_sandbox => |out| assert_eq!(out.stdout, "64\n0077\n/tmp\nNoNewPrivs:\t1\n"),
+    cli_nobody => |out| assert_eq!(out.stdout, "65534\nCapBnd:\t0000000000000000\n"),
+    cli_one_capability => |out| assert_eq!(out.stdout, "CapEff:\t0000000000000400\n"),
+    cli_namespaces => |out| assert!(
+        out.stdout.starts_with("pid 1, uid 0, mapped to ") && out.stdout.contains("100000"),
+        "{}", out.stdout
+    ),
+    cli_process => |out| assert!(
+        out.stdout.starts_with("uid=1000") && out.stdout.ends_with("hello\n"),
+        "{}", out.stdout
+    ),
+    cli_exec => |out| {
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", out.stdout);
+        assert!(lines[0].starts_with("uid=1000 gid=1000 groups=100"), "{}", out.stdout);
+        assert_eq!(lines[1], "hi");
+        assert!(lines[2].starts_with("uid=1000 gid=1000"), "{}", out.stdout);
+    },
+    cli_tty => |out| assert!(out.stdout.starts_with("/dev/pts/"), "{}", out.stdout),
+    cli_status => |out| assert_eq!(out.stdout, "status 143\nstatus 127\nstatus 125\n"),
+    cli_completions => |out| assert_ne!(out.stdout.trim(), "0"),
 }
 
 fn readme() -> String {
