@@ -5,7 +5,6 @@
 //! Each failure is one line on stderr: `sprout: STAGE: CULPRIT: REASON`.
 
 use std::fmt;
-use std::process::ExitCode;
 
 use sprout::{Errno, Stage};
 
@@ -67,33 +66,33 @@ pub fn from_wait_status(status: i32) -> u8 {
 }
 
 /// Prints the failure as one line and gives the exit code for it.
-pub fn exit(outcome: Outcome<u8>) -> ExitCode {
+pub fn exit(outcome: Outcome<u8>) -> u8 {
     match outcome {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         Err(failure) => {
             eprintln!("sprout: {failure}");
-            ExitCode::from(failure.exit_code())
+            failure.exit_code()
         }
     }
 }
 
 /// A command-line parse error: `--help` and `--version` print and succeed; anything else is
 /// one line (clap's first, without its "error: ") and status 125, as for any refused request.
-pub fn usage_error(error: clap::Error) -> ExitCode {
+pub fn usage_error(error: clap::Error) -> u8 {
     use clap::error::ErrorKind;
     match error.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = error.print();
-            ExitCode::SUCCESS
+            0
         }
         _ => {
             let text = error.render().to_string();
             let first = text.lines().next().unwrap_or("bad arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
             eprintln!("sprout: args: {first} (see sprout --help)");
-            ExitCode::from(125)
+            125
         }
     }
 }
