@@ -1,0 +1,373 @@
+"""`spawn`: one sprout_exec_async call, and the `Process` it returns."""
+
+import ctypes
+import errno
+import math
+import os
+import signal
+import subprocess
+import threading
+
+from . import _lib, _spec
+from ._errors import call_error, spawn_error
+from ._lib import lib
+
+# Pids of Process objects collected before anyone waited for them: reaped (without
+# blocking) at the next spawn, as subprocess does with its `_active` list.
+_unwaited = []
+_unwaited_lock = threading.Lock()
+
+
+def _reap_unwaited():
+    with _unwaited_lock:
+        if not _unwaited:
+            return
+        pending = _unwaited[:]
+        _unwaited.clear()
+    status = ctypes.c_int32()
+    still = [pid for pid in pending if lib.sprout_wait(pid, 0, ctypes.byref(status), None) == -errno.ETIMEDOUT]
+    with _unwaited_lock:
+        _unwaited.extend(still)
+
+
+def returncode_of(status):
+    """subprocess's convention: the exit status, or -N for a process killed (or stopped) by
+    signal N."""
+    if os.WIFSTOPPED(status):
+        return -os.WSTOPSIG(status)
+    return os.waitstatus_to_exitcode(status)
+
+
+def build(
+    args,
+    *,
+    executable=None,
+    env=None,
+    cwd=None,
+    user=None,
+    group=None,
+    extra_groups=None,
+    umask=None,
+    capabilities=None,
+    rlimits=None,
+    no_new_privs=False,
+    seccomp=None,
+    namespaces=None,
+    uid_map=None,
+    gid_map=None,
+    cgroup=None,
+    pdeathsig=None,
+    container_id=None,
+    start_new_session=False,
+    no_tty=False,
+):
+    """The Spec of a spawn's keywords (see `spawn`); every check happens here."""
+    spec = _spec.Spec(args, executable, env)
+    try:
+        if cwd is not None:
+            spec.set_cwd(cwd)
+        if user is not None or group is not None or extra_groups is not None:
+            uid = os.geteuid() if user is None else _spec.uid_of(user)
+            gid = os.getegid() if group is None else _spec.gid_of(group)
+            if extra_groups is None:
+                groups = os.getgroups()
+            else:
+                if isinstance(extra_groups, (str, bytes)):
+                    raise TypeError("extra_groups: expected an iterable of groups, not a string")
+                groups = [_spec.gid_of(g, "extra_groups") for g in extra_groups]
+            spec.set_credentials(uid, gid, groups)
+        if umask is not None:
+            if not _spec._is_int(umask):
+                raise TypeError(f"umask: expected an int, not {type(umask).__name__}")
+            if not 0 <= umask <= 0o777:
+                raise ValueError(f"umask: {umask:#o} is not a umask")
+            spec.c.umask = umask
+        if capabilities is not None:
+            spec.set_capabilities(capabilities)
+        if rlimits is not None:
+            spec.set_rlimits(rlimits)
+        if no_new_privs:
+            spec.c.flags |= _lib.EXEC_NO_NEW_PRIVS
+        if seccomp is not None:
+            spec.set_seccomp(seccomp)
+        if uid_map is not None or gid_map is not None:
+            spec.set_id_maps(uid_map, gid_map)
+        if pdeathsig is not None:
+            spec.c.parent_death_signal = _spec.signal_number(pdeathsig, "pdeathsig")
+        if container_id is not None:
+            if not isinstance(container_id, str):
+                raise TypeError(f"container_id: expected a str, not {type(container_id).__name__}")
+            spec.c.container_id = spec.keep_bytes(_spec.fsencode(container_id, "container_id"))
+        if start_new_session:
+            spec.c.flags |= _lib.EXEC_NEW_SESSION
+        if no_tty:
+            spec.c.flags |= _lib.EXEC_NO_TTY
+        # Last: these open fds for paths, which close() releases.
+        if namespaces is not None:
+            spec.set_namespaces(namespaces)
+        if cgroup is not None:
+            spec.set_cgroup(cgroup)
+    except BaseException:
+        spec.close()
+        raise
+    return spec
+
+
+def start(spec, layout):
+    """sprout_exec_async of a Spec and an fd layout; the new process's sprout_process, or an
+    OSError."""
+    _reap_unwaited()
+    out = _lib.Process()
+    err = _lib.Error()
+    try:
+        rc = lib.sprout_exec_async(ctypes.byref(spec.c), layout, len(layout), ctypes.byref(out), ctypes.byref(err))
+    finally:
+        spec.close()
+    if rc < 0:
+        raise spawn_error(rc, err, _failed_on(spec, err))
+    return out
+
+
+def _failed_on(spec, err):
+    """What the failing stage was about: the program, the working directory, the cgroup."""
+    stage = lib.sprout_stage_name(err.stage)
+    if stage == b"exec":
+        return spec.program
+    if stage == b"chdir":
+        return spec.cwd
+    if stage == b"cgroup" and not _spec._is_int(spec.cgroup):
+        return spec.cgroup
+    return None
+
+
+def spawn(args, *, fds=(0, 1, 2), **keywords):
+    """Starts a program and returns its `Process` as soon as it runs, without waiting.
+
+    `args` is the argv (a str is a program without arguments); `executable` runs another
+    file than args[0]. A name without '/' is searched in the PATH of the new environment,
+    inside the new process. `fds[i]` is the caller's fd that becomes fd i (None: closed);
+    every other fd is closed. The default, (0, 1, 2), shares the caller's stdio.
+
+    Keywords, named and typed as subprocess.Popen's where it has them:
+      env            mapping; None: the caller's environment (os.environ)
+      cwd            working directory; None: "/"
+      user, group    name or id; extra_groups: names or ids. Any of them sets all three:
+                     one not given is the caller's (effective uid/gid, os.getgroups())
+      umask          int; None: 0o022
+      capabilities   {"effective"|"permitted"|"inheritable"|"bounding"|"ambient": caps},
+                     or one iterable of caps for all five; a cap is "CAP_NET_BIND_SERVICE"
+                     (any case, CAP_ optional) or its number
+      rlimits        {resource.RLIMIT_NOFILE: (soft, hard) or one value for both};
+                     resource.RLIM_INFINITY (or None) for no limit
+      no_new_privs   bool
+      seccomp        a cBPF program: bytes of struct sock_filter[] or (code, jt, jf, k)
+                     tuples
+      namespaces     {"user"|"pid"|"net"|"mnt"|"uts"|"ipc"|"cgroup"|"time": None (new),
+                     a path (/proc/PID/ns/net) or an fd (join)}, or an iterable of kinds
+      uid_map, gid_map  [(inside, outside, count), ...] for a new user namespace
+      cgroup         a cgroup2 directory (path or fd) to start the process in
+      pdeathsig      signal number sent when the calling thread exits
+      container_id   str label for sprout_list/sprout_signal_container
+      start_new_session  setsid(): a new session without a controlling terminal
+      no_tty         never take a terminal among fds 0-2 as controlling terminal
+
+    Failures raise the OSError subclass of their errno (FileNotFoundError, ...) with
+    `filename`, and `stage` and `sprout_message` from the library; bad arguments raise
+    TypeError or ValueError before anything starts.
+    """
+    layout = _spec.fd_layout(fds)
+    spec = build(args, **keywords)
+    out = start(spec, layout)
+    return Process(out.pid, out.tty, args)
+
+
+class Process:
+    """A process started by `spawn`, tracked by the library until it is waited for.
+
+    `returncode` is None while it runs, then its exit status, or -N when signal N killed it
+    (subprocess's convention). `tty` is a `Tty` when it got a terminal among fds 0-2."""
+
+    def __init__(self, pid, tty, args):
+        self.pid = pid
+        self.args = args
+        self.returncode = None
+        self.tty = Tty(tty) if tty else None
+        self._wait_lock = threading.Lock()
+
+    def __repr__(self):
+        return f"<sprout.Process pid={self.pid} returncode={self.returncode}>"
+
+    def _reap(self, timeout_ms):
+        status = ctypes.c_int32()
+        err = _lib.Error()
+        rc = lib.sprout_wait(self.pid, timeout_ms, ctypes.byref(status), ctypes.byref(err))
+        if rc == -errno.ETIMEDOUT:
+            return None
+        if rc < 0:
+            raise spawn_error(rc, err)
+        self.returncode = returncode_of(status.value)
+        return self.returncode
+
+    def poll(self):
+        """The returncode if the process has ended (reaping it), else None."""
+        if self.returncode is not None or not self._wait_lock.acquire(False):
+            return self.returncode
+        try:
+            return self.returncode if self.returncode is not None else self._reap(0)
+        finally:
+            self._wait_lock.release()
+
+    def wait(self, timeout=None):
+        """Waits for the process to end and returns its returncode; with `timeout` (seconds)
+        raises subprocess.TimeoutExpired when it has not ended by then."""
+        if timeout is None:
+            timeout_ms = -1
+        else:
+            timeout_ms = min(max(0, math.ceil(timeout * 1000)), 2**31 - 1)
+        with self._wait_lock:
+            if self.returncode is not None:
+                return self.returncode
+            if self._reap(timeout_ms) is None:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            return self.returncode
+
+    async def wait_async(self):
+        """Waits in the running asyncio loop, on the process's pidfd, without a thread."""
+        import asyncio
+
+        if self.returncode is not None:
+            return self.returncode
+        loop = asyncio.get_running_loop()
+        fd = self.pidfd()
+        try:
+            while self.poll() is None:
+                readable = loop.create_future()
+                loop.add_reader(fd, readable.set_result, None)
+                try:
+                    await readable
+                finally:
+                    loop.remove_reader(fd)
+        finally:
+            os.close(fd)
+        return self.returncode
+
+    def send_signal(self, sig):
+        """Sends `sig` through the process's pidfd; nothing once it has been waited for."""
+        if self.returncode is not None:
+            return
+        rc = lib.sprout_signal(self.pid, _spec.signal_number(sig, "sig") if sig else 0)
+        if rc < 0 and rc != -errno.ESRCH:
+            raise call_error(rc, f"signal {sig} to pid {self.pid}")
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def pidfd(self):
+        """A new close-on-exec pidfd of the process, owned by the caller (close it): it
+        becomes readable when the process ends, for select/epoll/loop.add_reader."""
+        fd = lib.sprout_pidfd(self.pid)
+        if fd < 0:
+            raise call_error(fd, f"pidfd of pid {self.pid}")
+        return fd
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.wait()
+        finally:
+            if self.tty is not None:
+                self.tty.close()
+
+    def __del__(self):
+        if self.returncode is None and getattr(self, "_wait_lock", None) is not None:
+            with _unwaited_lock:
+                _unwaited.append(self.pid)
+
+
+class Tty:
+    """The terminal a process got (a `sprout_tty` handle); `close()` releases the handle
+    (the process and the terminal are not affected)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def _check(self, rc, what):
+        if rc < 0:
+            raise call_error(rc, what)
+        return rc
+
+    def _live(self):
+        if self._handle is None:
+            raise ValueError("the terminal handle is closed")
+        return self._handle
+
+    def fileno(self):
+        """The handle's own fd of the terminal (do not close it)."""
+        return self._check(lib.sprout_tty_fd(self._live()), "tty fd")
+
+    def resize(self, rows, cols):
+        self._check(lib.sprout_tty_resize(self._live(), rows, cols), "tty resize")
+
+    def foreground(self):
+        """The terminal's foreground process group."""
+        pgid = ctypes.c_int32()
+        self._check(lib.sprout_tty_foreground(self._live(), ctypes.byref(pgid)), "tty foreground")
+        return pgid.value
+
+    def set_foreground(self, pgid):
+        self._check(lib.sprout_tty_set_foreground(self._live(), pgid), "tty set foreground")
+
+    def signal_foreground(self, sig):
+        self._check(lib.sprout_tty_signal_foreground(self._live(), sig), "tty signal foreground")
+
+    def close(self):
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            lib.sprout_tty_release(handle)
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def list_processes(container_id=None):
+    """The pids the library tracks (started and not yet waited for), of one container or all,
+    ascending."""
+    label = None if container_id is None else _spec.fsencode(container_id, "container_id")
+    count = ctypes.c_size_t()
+    while True:
+        capacity = count.value
+        pids = (ctypes.c_int32 * capacity)()
+        rc = lib.sprout_list(label, pids, capacity, ctypes.byref(count))
+        if rc < 0:
+            raise call_error(rc, "list")
+        if count.value <= capacity:
+            return list(pids[: count.value])
+
+
+def signal_container(container_id, sig):
+    """Sends `sig` to every live process of `container_id`; returns how many."""
+    label = _spec.fsencode(container_id, "container_id")
+    rc = lib.sprout_signal_container(label, _spec.signal_number(sig, "sig"))
+    if rc < 0:
+        raise call_error(rc, f"signal {sig} to container {container_id}")
+    return rc
+
+
+def openpty(rows=24, cols=80):
+    """A new pseudo-terminal (master, slave), both close-on-exec and O_NOCTTY: pass the slave
+    in `fds` for a process that gets it as its controlling terminal."""
+    master, slave = ctypes.c_int32(), ctypes.c_int32()
+    rc = lib.sprout_openpty(ctypes.byref(master), ctypes.byref(slave), rows, cols)
+    if rc < 0:
+        raise call_error(rc, "openpty")
+    return master.value, slave.value
