@@ -439,3 +439,75 @@ fn completions_are_generated() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("--cap-drop"));
 }
+
+/// A process in new UTS and IPC namespaces, killed when dropped.
+struct Holder(std::process::Child);
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn ns_of(pid: &str, kind: &str) -> String {
+    std::fs::read_link(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap()
+        .display()
+        .to_string()
+}
+
+#[test]
+fn exec_joins_the_targets_namespaces_that_differ_or_those_asked() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!("needs root (CI runs as root)");
+    }
+    let holder = Holder(
+        Command::new("unshare")
+            .args(["--uts", "--ipc", "sleep", "1000"])
+            .spawn()
+            .unwrap(),
+    );
+    let pid = holder.0.id().to_string();
+    // unshare execs sleep once its namespaces exist.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ns_of(&pid, "uts") == ns_of("self", "uts")
+        || !std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap()
+            .starts_with("sleep")
+    {
+        assert!(Instant::now() < deadline, "unshare did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let p = probe();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["exec", "--pid", &pid];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--", &p, "report"]);
+        let out = sprout(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let joined = |report: &str, kind: &str, of: &str| {
+        values(report, "ns").contains(&format!("{kind} -> {}", ns_of(of, kind)).as_str())
+    };
+    let all = run(&[]);
+    assert!(
+        joined(&all, "uts", &pid) && joined(&all, "ipc", &pid),
+        "{all}"
+    );
+    assert!(joined(&all, "net", "self"));
+    let some = run(&["--ns", "uts"]);
+    assert!(
+        joined(&some, "uts", &pid) && joined(&some, "ipc", "self"),
+        "{some}"
+    );
+    // Without --process, the program starts from the target's environment.
+    let theirs = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let theirs: Vec<String> = theirs
+        .split(|&b| b == 0)
+        .filter(|e| !e.is_empty())
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .collect();
+    assert_eq!(values(&all, "env"), theirs);
+}
