@@ -56,16 +56,21 @@ fn prerequisites() -> bool {
     false
 }
 
-/// A runc container of a busybox bundle, killed and deleted on every path.
+/// A container of a busybox bundle, run by runc or crun, killed and deleted on every path.
 struct Container {
+    runtime: &'static str,
     dir: PathBuf,
     id: String,
     pid: i32,
 }
 
 impl Container {
-    /// `linux` is merged into the config's `linux` object.
+    /// A runc container; `linux` is merged into the config's `linux` object.
     fn start(name: &str, linux: Value) -> Container {
+        Container::start_with("runc", name, linux)
+    }
+
+    fn start_with(runtime: &'static str, name: &str, linux: Value) -> Container {
         let id = format!("sprout-{name}-{}", std::process::id());
         let dir = std::env::temp_dir().join(&id);
         let _ = std::fs::remove_dir_all(&dir);
@@ -102,7 +107,12 @@ impl Container {
                 .arg(&rootfs));
         }
         std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-        let mut container = Container { dir, id, pid: 0 };
+        let mut container = Container {
+            runtime,
+            dir,
+            id,
+            pid: 0,
+        };
         // The container keeps runc's stdio: nothing of the test's, or a read of it would
         // wait for the container's end.
         let status = container
@@ -121,8 +131,19 @@ impl Container {
         container
     }
 
+    /// The runtime's command, with a state directory of the test's own. crun 1.8 refuses a
+    /// hybrid cgroup host (cgroup2 mounted beside the v1 hierarchies): it runs in a mount
+    /// namespace of its own where the cgroup2 mount is gone, and sees cgroup v1 only.
     fn runc(&self) -> Command {
-        let mut command = Command::new("runc");
+        let mut command = match (self.runtime, hybrid_cgroup2_mount()) {
+            ("crun", Some(cgroup2)) => {
+                let mut command = Command::new("unshare");
+                command.args(["-m", "sh", "-c", "umount \"$0\" && exec crun \"$@\""]);
+                command.arg(cgroup2);
+                command
+            }
+            (runtime, _) => Command::new(runtime),
+        };
         command.arg("--root").arg(self.dir.join("state"));
         command
     }
@@ -139,6 +160,32 @@ impl Drop for Container {
         let _ = self.runc().args(["delete", "-f", &self.id]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Where cgroup2 is mounted beside v1 hierarchies (a hybrid host), from mountinfo.
+fn hybrid_cgroup2_mount() -> Option<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let fs = |line: &str| {
+        line.split_once(" - ")
+            .and_then(|(_, after)| after.split(' ').next().map(str::to_owned))
+    };
+    let point = |line: &str| line.split(' ').nth(4).map(str::to_owned);
+    let has_v1 = mountinfo
+        .lines()
+        .any(|l| fs(l).as_deref() == Some("cgroup"));
+    let v2 = mountinfo
+        .lines()
+        .find(|l| fs(l).as_deref() == Some("cgroup2"))?;
+    has_v1.then(|| point(v2)).flatten()
+}
+
+fn which_opt(program: &str) -> Option<PathBuf> {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
 }
 
 fn which(program: &str) -> PathBuf {
@@ -252,6 +299,12 @@ fn both(
         )
     };
     let (mut runc, mut sprout) = (facts(&by_runc), facts(&by_sprout));
+    if container.runtime == "crun" {
+        // crun 1.8's exec gives the process no session keyring of the container's (it keeps
+        // the user's session keyring); sprout gives one as runc does.
+        runc.remove("keyring");
+        sprout.remove("keyring");
+    }
     if process.get("rlimits").is_none() {
         // runc 1.1 means to give the container's limits (its newInitConfig takes them) but
         // sets them on its intermediate process, so the program keeps runc's own; sprout gives
@@ -444,6 +497,31 @@ fn sprout_exec_matches_runc_exec() {
     }
     // The container's init was stopped for a moment to read its filter, and goes on.
     assert!(Path::new(&format!("/proc/{}", container.pid)).exists());
+}
+
+#[test]
+fn sprout_exec_matches_crun_exec() {
+    if !prerequisites() {
+        return;
+    }
+    assert!(
+        which_opt("crun").is_some() || std::env::var_os("SPROUT_TESTS_ALLOW_SKIP").is_some(),
+        "the crun comparison needs Debian's crun (.ci/run installs it)"
+    );
+    if which_opt("crun").is_none() {
+        eprintln!("SKIP crun differential test: no crun");
+        return;
+    }
+    let seccomp = json!({"seccomp": {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}],
+    }});
+    let container = Container::start_with("crun", "crun", seccomp);
+    for (case, process) in cases() {
+        let (crun, sprout) = both(&container, case, &process);
+        assert_same(&format!("crun {case}"), &crun, &sprout);
+    }
 }
 
 #[test]
