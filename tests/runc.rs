@@ -1,5 +1,5 @@
-//! The differential test against a real OCI runtime: a busybox container started by Debian's
-//! `runc`, and for each of several process objects, a probe started by `runc exec --process
+//! The differential test against real OCI runtimes: a busybox container started by Debian's
+//! `runc` (and one by `crun`), and for each of several process objects, a probe started by `runc exec --process
 //! P` and one started by `sprout exec --pid … --process P`, compared on what the kernel shows
 //! of each (ids, groups, the five capability sets, NoNewPrivs, Seccomp, rlimits, umask, cwd,
 //! env, every namespace, every cgroup line, oom_score_adj, the root directory, the signal
@@ -548,4 +548,31 @@ fn sprout_exec_matches_runc_exec_in_a_user_namespace_container() {
         }
         assert_same(&format!("userns {case}"), &runc, &sprout);
     }
+    // Without a process object, sprout exec takes the target's ids as its user namespace sees
+    // them (root inside, 200000 outside), with its capability sets.
+    let pid = container.pid.to_string();
+    let out = run(Command::new(SPROUT)
+        .args(["exec", "--pid", &pid, "--", "/probe", "report"])
+        .stdin(Stdio::null()));
+    let facts = facts(&out);
+    assert_eq!(facts["status Uid"], "0\t0\t0\t0", "{out}");
+    let init = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let host_uid = init
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(host_uid, "200000");
+    let caps = |status: &str, key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}:")))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(facts["status CapBnd"], caps(&init, "CapBnd"));
 }

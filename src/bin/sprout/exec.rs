@@ -10,7 +10,8 @@
 //!   which the library joins before the process does anything else;
 //! - the target's resource limits where they differ from sprout's, unless the process object
 //!   has `rlimits` (then those only, as runc does) or `--rlimit` names the resource;
-//! - without `--process` and `--clear-env`, the target's environment, under `--env`.
+//! - without `--process`: the target's ids (as its user namespace sees them) and capability
+//!   sets unless flags say otherwise, and, without `--clear-env`, its environment under `--env`.
 //!
 //! The target's files are read through /proc/PID while a pidfd of it is held, and the pidfd
 //! is checked alive after the last read: a pid reused meanwhile is refused.
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde::Deserialize;
-use sprout::{Namespace, Rlimit, Terminal};
+use sprout::{Credentials, Namespace, Rlimit, Terminal};
 
 use crate::flags::{self, Context, ProcessFlags};
 use crate::names;
@@ -87,6 +88,7 @@ pub fn main(args: ExecArgs) -> Outcome<u8> {
             root: &root,
             base_env,
             base_caps: Some(flags::capabilities_of(&pid.to_string())?),
+            base_credentials: Some(credentials_of(&proc_dir)?),
         },
     )?;
     if launch.spec.container_id.is_none() {
@@ -179,6 +181,62 @@ fn alive(pidfd: &OwnedFd) -> bool {
             0,
         ) == 0
     }
+}
+
+/// The target's effective uid and gid and its groups, as its own user namespace sees them (the
+/// library takes ids inside the namespace the process ends up in): /proc/PID/status shows them
+/// as sprout's namespace does, and /proc/PID/uid_map and gid_map translate.
+fn credentials_of(proc_dir: &Path) -> Outcome<Credentials> {
+    let read = |name: &str| {
+        let path = proc_dir.join(name);
+        std::fs::read_to_string(&path).or_else(|e| refuse(format!("{}: {e}", path.display())))
+    };
+    let status = read("status")?;
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or("")
+            .split_whitespace()
+            .filter_map(|n| n.parse::<u32>().ok())
+            .collect::<Vec<u32>>()
+    };
+    let uid_map = parse_map(&read("uid_map")?);
+    let gid_map = parse_map(&read("gid_map")?);
+    let inside = |map: &[(u64, u64, u64)], id: u32, what: &str| -> Outcome<u32> {
+        let id = u64::from(id);
+        match map
+            .iter()
+            .find(|(_, out, count)| *out <= id && id < out + count)
+        {
+            Some((inner, out, _)) => Ok((inner + id - out) as u32),
+            None => refuse(format!(
+                "the target's {what} {id} has no id in its user namespace (give --uid/--gid)"
+            )),
+        }
+    };
+    let (Some(&uid), Some(&gid)) = (field("Uid:").get(1), field("Gid:").get(1)) else {
+        return refuse(format!("{}/status: no Uid or Gid", proc_dir.display()));
+    };
+    Ok(Credentials {
+        uid: inside(&uid_map, uid, "uid")?,
+        gid: inside(&gid_map, gid, "gid")?,
+        // A group the namespace does not map cannot be asked for there; it is left out.
+        groups: field("Groups:")
+            .into_iter()
+            .filter_map(|g| inside(&gid_map, g, "group").ok())
+            .collect(),
+    })
+}
+
+/// The lines of a /proc/PID/uid_map or gid_map: (inside, outside, count).
+fn parse_map(text: &str) -> Vec<(u64, u64, u64)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut n = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+            Some((n.next()??, n.next()??, n.next()??))
+        })
+        .collect()
 }
 
 /// The target's environment, /proc/PID/environ.

@@ -167,6 +167,8 @@ pub struct Context<'a> {
     /// The capability sets when neither the process object nor --caps says (`exec`: the
     /// target's), and where --cap-add/--cap-drop start (else sprout's own).
     pub base_caps: Option<Capabilities>,
+    /// The ids when neither the process object nor --uid/--gid says (`exec`: the target's).
+    pub base_credentials: Option<Credentials>,
 }
 
 impl ProcessFlags {
@@ -205,6 +207,9 @@ impl ProcessFlags {
         spec.terminal = Terminal::Ignore;
 
         self.program(&mut spec)?;
+        if spec.credentials.is_none() {
+            spec.credentials = context.base_credentials.clone();
+        }
         self.identity(&mut spec, context)?;
         if spec.capabilities.is_none() {
             spec.capabilities = context.base_caps;
@@ -551,6 +556,7 @@ mod tests {
                 root: Path::new("/"),
                 base_env: None,
                 base_caps: None,
+                base_credentials: None,
             },
         )
     }

@@ -26,6 +26,7 @@ pub fn main(args: RunArgs) -> Outcome<u8> {
             root: Path::new("/"),
             base_env: None,
             base_caps: None,
+            base_credentials: None,
         },
     )?;
     relay::run(launch, None)
