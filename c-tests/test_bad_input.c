@@ -102,7 +102,8 @@ static const char *temp_file(const char *name, const char *text, mode_t mode) {
 static void null_args(call *c) { c->args = NULL; }
 static void misaligned_args(call *c) { c->args = MISALIGNED(const sprout_exec_args *); }
 static void size_zero(call *c) { c->a.size = 0; }
-static void size_below_v1(call *c) { c->a.size = sizeof c->a - 8; }
+/* Below 1.0's size whatever the header (ABI 1.1 reads any size from 1.0's up). */
+static void size_below_v1(call *c) { c->a.size = offsetof(sprout_exec_args, container_id); }
 static void size_above_a_page(call *c) {
   memcpy(scratch.bytes, &c->a, sizeof c->a);
   ((sprout_exec_args *)(void *)scratch.bytes)->size = 4097;

@@ -7,6 +7,7 @@
 //!   [`signal`] or [`release`] it by pid, and drive its terminal through its [`Tty`];
 //! - `spawn`: the engine, whose `child` module is the unsafe path between clone and execve.
 
+pub mod attributes;
 pub mod error;
 mod ffi;
 mod fork;
@@ -25,7 +26,10 @@ use std::time::Duration;
 pub use error::{Error, Result, Stage};
 pub use nix::errno::Errno;
 pub use spawn::DEFAULT_PATH;
-pub use spec::{Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal};
+pub use spec::{
+    Capabilities, Credentials, IdMap, IoPriority, Namespace, ProcessGroup, Program, Rlimit, Root,
+    Scheduler, Spec, Terminal,
+};
 pub use tty::{Tty, TtySession, openpty, openpty_from};
 
 /// A process sprout started and tracks until it is waited for or released.

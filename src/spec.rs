@@ -83,6 +83,42 @@ pub enum Terminal {
     NewSession,
 }
 
+/// The process group of the new process (ABI 1.1; see `sprout_exec_args.pgid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessGroup {
+    /// A new group, led by the process (`setpgid(0, 0)`).
+    New,
+    /// The group with this id, in the caller's session.
+    Join(i32),
+}
+
+/// A scheduling policy and its parameters, as sched_setattr(2) and the OCI `scheduler` object
+/// take them (see `sprout_sched`). `policy` is a `SCHED_*` value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scheduler {
+    pub policy: u32,
+    pub nice: i32,
+    pub priority: u32,
+    pub flags: u64,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// An I/O scheduling class (`IOPRIO_CLASS_RT` 1, `_BE` 2, `_IDLE` 3) and level (0-7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoPriority {
+    pub class: u32,
+    pub level: u32,
+}
+
+/// The root directory of the new process: a path, or a directory fd of the caller's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Root {
+    Path(CString),
+    Fd(RawFd),
+}
+
 /// Everything about a process to start. `Spec::new(argv)` is a plain spawn: empty environment,
 /// working directory "/", umask 022, no open fds, the caller's ids and namespaces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +158,29 @@ pub struct Spec {
     /// With no `PATH` in `env`, a name without '/' is not searched in [`crate::DEFAULT_PATH`]
     /// but fails (ENOENT, stage EXEC), as runc and crun fail.
     pub no_default_path: bool,
+    // What ABI 1.1 added (see the fields of `sprout_exec_args` for each).
+    /// None: the caller's process group (or the one the terminal case makes).
+    pub process_group: Option<ProcessGroup>,
+    /// The program's signal mask; bit n-1 is signal n.
+    pub signal_mask: u64,
+    /// Keep the signals the caller ignores ignored, except `default_signals`.
+    pub keep_ignored_signals: bool,
+    /// With `keep_ignored_signals`: the signals that go back to SIG_DFL all the same.
+    pub default_signals: u64,
+    /// Keep the caller's umask; `umask` is then not used.
+    pub keep_umask: bool,
+    pub oom_score_adj: Option<i32>,
+    pub scheduler: Option<Scheduler>,
+    pub io_priority: Option<IoPriority>,
+    /// A CPU set (bit n%64 of word n/64 is CPU n); empty: the caller's affinity.
+    pub cpu_affinity: Vec<u64>,
+    pub personality: Option<u32>,
+    /// The hostname and domain name of a new UTS namespace.
+    pub hostname: Option<CString>,
+    pub domainname: Option<CString>,
+    pub root: Option<Root>,
+    /// PTRACE_TRACEME before execve.
+    pub ptrace: bool,
 }
 
 impl Spec {
@@ -148,6 +207,20 @@ impl Spec {
             extra_cgroups: Vec::new(),
             session_keyring: None,
             no_default_path: false,
+            process_group: None,
+            signal_mask: 0,
+            keep_ignored_signals: false,
+            default_signals: 0,
+            keep_umask: false,
+            oom_score_adj: None,
+            scheduler: None,
+            io_priority: None,
+            cpu_affinity: Vec::new(),
+            personality: None,
+            hostname: None,
+            domainname: None,
+            root: None,
+            ptrace: false,
         }
     }
 
@@ -183,7 +256,7 @@ impl Spec {
                 ));
             }
         }
-        if self.umask & !0o777 != 0 {
+        if !self.keep_umask && self.umask & !0o777 != 0 {
             return Err(Error::args(
                 Errno::EINVAL,
                 format!("umask {:o}", self.umask),
@@ -213,7 +286,11 @@ impl Spec {
         for (index, &fd) in self.extra_cgroups.iter().enumerate() {
             check_open(fd, || format!("extra_cgroup_fds[{index}] = {fd}"))?;
         }
-        crate::namespaces::validate(self)
+        if let Some(Root::Fd(fd)) = self.root {
+            check_open(fd, || format!("root_fd {fd}"))?;
+        }
+        crate::namespaces::validate(self)?;
+        crate::attributes::validate(self)
     }
 
     /// `(uid_t)-1` is "leave unchanged" to setresuid and setresgid, so it is no id to ask for.

@@ -111,3 +111,15 @@ fn fork() {
 fn args_bounds() {
     run_c_test("args_bounds");
 }
+
+/// ABI 1.1: sprout_exec_args_init's macro and function, version queries, the size rule.
+#[test]
+fn abi_versions() {
+    run_c_test("abi_versions");
+}
+
+/// ABI 1.1: the program's signal mask, kept ignored signals, the caller's umask.
+#[test]
+fn signal_state() {
+    run_c_test("signal_state");
+}

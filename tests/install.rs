@@ -45,7 +45,13 @@ fn header_functions(i: &Installed) -> BTreeSet<String> {
     let header = std::fs::read_to_string(i.includedir.join("sprout.h")).unwrap();
     header
         .lines()
-        .filter(|l| !l.starts_with("//") && !l.starts_with(' ') && !l.starts_with('#'))
+        // Not `static inline` helpers: header code, never exported.
+        .filter(|l| {
+            !l.starts_with("//")
+                && !l.starts_with(' ')
+                && !l.starts_with('#')
+                && !l.starts_with("static ")
+        })
         .filter_map(|l| {
             let name = &l[l.find("sprout_")?..l.find('(')?];
             Some(name.to_owned())

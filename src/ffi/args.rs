@@ -10,8 +10,8 @@ use super::{readable, slice};
 use crate::error::{Error, Result};
 use crate::namespaces::MAX_MAP_LINES;
 use crate::spec::{
-    Capabilities, Credentials, IdMap, Namespace, Program, Rlimit, Spec, Terminal,
-    check_extra_gids_len, check_seccomp_filter_len,
+    Capabilities, Credentials, IdMap, IoPriority, Namespace, ProcessGroup, Program, Rlimit, Root,
+    Scheduler, Spec, Terminal, check_extra_gids_len, check_seccomp_filter_len,
 };
 
 /// The flags this library knows.
@@ -20,8 +20,22 @@ pub(crate) const KNOWN_FLAGS: u32 = SPROUT_EXEC_NO_NEW_PRIVS
     | SPROUT_EXEC_NO_TTY
     | SPROUT_EXEC_NEW_SESSION;
 
+/// The `SPROUT_EXEC2_*` bits of `flags2` this library knows.
+pub(crate) const KNOWN_FLAGS2: u64 = SPROUT_EXEC2_SETPGROUP
+    | SPROUT_EXEC2_KEEP_IGNORED_SIGNALS
+    | SPROUT_EXEC2_KEEP_UMASK
+    | SPROUT_EXEC2_OOM_SCORE_ADJ
+    | SPROUT_EXEC2_PERSONALITY
+    | SPROUT_EXEC2_ROOT_FD
+    | SPROUT_EXEC2_PTRACE;
+
 /// The largest `size` accepted, as for clone3: a page.
 const MAX_ARGS_SIZE: usize = 4096;
+
+const _: () = {
+    assert!(SPROUT_EXEC_ARGS_SIZE_1_1 as usize == size_of::<sprout_exec_args>());
+    assert!(std::mem::offset_of!(sprout_exec_args, flags2) == SPROUT_EXEC_ARGS_SIZE_1_0 as usize);
+};
 
 fn bad(errno: Errno, subject: impl Into<String>) -> Error {
     Error::args(errno, subject)
@@ -34,11 +48,18 @@ fn bad(errno: Errno, subject: impl Into<String>) -> Error {
 /// least `args->size` bytes, `fds` to `fds_len` ints, strings NUL-terminated, arrays with the
 /// lengths given.
 pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usize) -> Result<Spec> {
-    let args = read_sized(args)?;
+    // SAFETY: forwarded from the caller.
+    let args = &unsafe { read_sized(args) }?;
     if args.flags & !KNOWN_FLAGS != 0 {
         return Err(bad(
             Errno::EINVAL,
             format!("flags: unknown bits {:#x}", args.flags & !KNOWN_FLAGS),
+        ));
+    }
+    if args.flags2 & !KNOWN_FLAGS2 != 0 {
+        return Err(bad(
+            Errno::EINVAL,
+            format!("flags2: unknown bits {:#x}", args.flags2 & !KNOWN_FLAGS2),
         ));
     }
     // SAFETY (for every call below): forwarded from the caller.
@@ -148,28 +169,112 @@ pub unsafe fn read(args: *const sprout_exec_args, fds: *const i32, fds_len: usiz
     } else {
         Terminal::Auto
     };
+    // SAFETY: forwarded from the caller.
+    unsafe { read_1_1(args, &mut spec) }?;
     Ok(spec)
 }
 
-/// Applies the size rule of clone3 and openat2 and returns the v1 part of the struct. Until
-/// `size` is checked only `size` itself is read, through the raw pointer: the caller's struct
-/// may be shorter than v1's, so not even a Rust reference to it may exist before.
-fn read_sized<'a>(args: *const sprout_exec_args) -> Result<&'a sprout_exec_args> {
+/// The fields ABI 1.1 appended (all zero, so unset, in a 1.0 caller's struct).
+///
+/// # Safety
+/// As for `read`.
+unsafe fn read_1_1(args: &sprout_exec_args, spec: &mut Spec) -> Result<()> {
+    let flag = |bit: u64| args.flags2 & bit != 0;
+    let unflagged = |field: &str, value: i64, bit: &str| {
+        Err(bad(
+            Errno::EINVAL,
+            format!("{field} is {value} without {bit}, which it needs"),
+        ))
+    };
+    spec.process_group = match (flag(SPROUT_EXEC2_SETPGROUP), args.pgid) {
+        (false, 0) => None,
+        (false, pgid) => return unflagged("pgid", pgid.into(), "SPROUT_EXEC2_SETPGROUP"),
+        (true, 0) => Some(ProcessGroup::New),
+        (true, pgid) => Some(ProcessGroup::Join(pgid)),
+    };
+    spec.oom_score_adj = match (flag(SPROUT_EXEC2_OOM_SCORE_ADJ), args.oom_score_adj) {
+        (true, adj) => Some(adj),
+        (false, 0) => None,
+        (false, adj) => {
+            return unflagged("oom_score_adj", adj.into(), "SPROUT_EXEC2_OOM_SCORE_ADJ");
+        }
+    };
+    spec.personality = match (flag(SPROUT_EXEC2_PERSONALITY), args.personality) {
+        (true, persona) => Some(persona),
+        (false, 0) => None,
+        (false, persona) => {
+            return unflagged("personality", persona.into(), "SPROUT_EXEC2_PERSONALITY");
+        }
+    };
+    spec.signal_mask = args.sigmask;
+    spec.keep_ignored_signals = flag(SPROUT_EXEC2_KEEP_IGNORED_SIGNALS);
+    spec.default_signals = args.sigdefault;
+    spec.keep_umask = flag(SPROUT_EXEC2_KEEP_UMASK);
+    spec.ptrace = flag(SPROUT_EXEC2_PTRACE);
+    spec.scheduler = optional(args.sched, "sched")?.map(|s| Scheduler {
+        policy: s.policy,
+        nice: s.nice,
+        priority: s.priority,
+        flags: s.flags,
+        runtime: s.runtime,
+        deadline: s.deadline,
+        period: s.period,
+    });
+    spec.io_priority = match (args.ioprio_class, args.ioprio_level) {
+        (0, 0) => None,
+        (0, level) => {
+            return Err(bad(
+                Errno::EINVAL,
+                format!("ioprio_level {level} without an ioprio_class"),
+            ));
+        }
+        (class, level) => Some(IoPriority { class, level }),
+    };
+    spec.cpu_affinity = array(args.cpu_set, args.cpu_set_len, "cpu_set")?.to_vec();
+    // SAFETY (the three strings): forwarded from the caller.
+    let root_directory = unsafe { string(args.root_directory) }?;
+    spec.root = match (flag(SPROUT_EXEC2_ROOT_FD), args.root_fd, root_directory) {
+        (false, 0, path) => path.map(Root::Path),
+        (false, fd, _) => return unflagged("root_fd", fd.into(), "SPROUT_EXEC2_ROOT_FD"),
+        (true, fd, None) if fd >= 0 => Some(Root::Fd(fd)),
+        (true, fd, None) => return Err(bad(Errno::EBADF, format!("root_fd {fd}"))),
+        (true, _, Some(_)) => {
+            return Err(bad(
+                Errno::EINVAL,
+                "root_directory and SPROUT_EXEC2_ROOT_FD: one root directory, not both",
+            ));
+        }
+    };
+    spec.hostname = unsafe { string(args.hostname) }?;
+    spec.domainname = unsafe { string(args.domainname) }?;
+    Ok(())
+}
+
+/// Applies the size rule of clone3 and openat2 and returns the caller's struct as this
+/// library knows it: the fields past the caller's `size` (a caller compiled against an older
+/// header) are zero, which leaves each unset.
+///
+/// # Safety
+/// `args` is NULL or points to at least `args->size` readable bytes.
+unsafe fn read_sized(args: *const sprout_exec_args) -> Result<sprout_exec_args> {
     if args.is_null() {
         return Err(bad(Errno::EINVAL, "args is NULL"));
     }
     if !args.is_aligned() {
         return Err(bad(Errno::EINVAL, "args is misaligned"));
     }
-    // SAFETY: `size` is the first field, inside any struct the caller could have passed; the
-    // place is read without a reference to the struct.
+    // Only `size` may be read before it is checked, and only through raw pointers: the
+    // caller's struct may be shorter than this library's.
+    // SAFETY: `size` is the first field, inside any struct the caller could have passed.
     let size = unsafe { std::ptr::addr_of!((*args).size).read() } as usize;
     let known = size_of::<sprout_exec_args>();
-    if size < known {
+    let oldest = SPROUT_EXEC_ARGS_SIZE_1_0;
+    if size < oldest as usize {
         return Err(bad(
             Errno::EINVAL,
             format!(
-                "args.size {size} is smaller than sprout_exec_args v1 ({known} bytes): use sprout_exec_args_init"
+                "args.size {size} is smaller than sprout_exec_args v1 (ABI 1.0: {oldest} \
+                 bytes): use sprout_exec_args_init"
             ),
         ));
     }
@@ -193,8 +298,17 @@ fn read_sized<'a>(args: *const sprout_exec_args) -> Result<&'a sprout_exec_args>
             ));
         }
     }
-    // SAFETY: non-NULL and aligned, and the caller declares at least v1's size readable.
-    Ok(unsafe { &*args })
+    // SAFETY: all-zero bytes are a valid sprout_exec_args (integers and NULL pointers); the
+    // caller's first min(size, known) bytes are readable, and become the same fields here.
+    unsafe {
+        let mut copy: sprout_exec_args = std::mem::zeroed();
+        std::ptr::copy_nonoverlapping(
+            args.cast::<u8>(),
+            (&raw mut copy).cast::<u8>(),
+            size.min(known),
+        );
+        Ok(copy)
+    }
 }
 
 /// A caller's optional struct: NULL is None, a misaligned pointer `-EINVAL` naming it.

@@ -10,10 +10,38 @@ use super::types::*;
 use super::{readable, slice, with_errno, with_error, writable};
 use crate::error::{Error, Stage};
 
-/// The ABI generation of this library (`SPROUT_ABI_VERSION` it was built with).
+/// The ABI generation of this library (`SPROUT_ABI_VERSION` it was built with): 1 for every
+/// 1.x library.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_abi_version() -> u32 {
     SPROUT_ABI_VERSION
+}
+
+/// Since 1.1: the minor ABI version of this library (`SPROUT_ABI_MINOR` it was built with).
+///
+/// A 1.0 library has no such function: a program that must also run against one (where the
+/// dynamic linker would report the symbol missing when it is first called, or at start with
+/// `-z now`) looks it up with `dlsym(RTLD_DEFAULT, "sprout_abi_minor")`, NULL meaning 0, or
+/// just sets the new fields it needs and treats `-E2BIG` from `sprout_exec_async` as "this
+/// library predates them".
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_abi_minor() -> u32 {
+    SPROUT_ABI_MINOR
+}
+
+/// Since 1.1 (see `sprout_abi_minor` for 1.0 libraries): the `sizeof(sprout_exec_args)` this
+/// library knows. A caller's struct may be smaller (an older header) or larger (a newer one,
+/// whose fields past this size must then be left zero).
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_exec_args_size() -> usize {
+    size_of::<sprout_exec_args>()
+}
+
+/// Since 1.1 (see `sprout_abi_minor` for 1.0 libraries): the `SPROUT_EXEC2_*` bits of
+/// `flags2` this library knows. (`flags` keeps the four bits of 1.0.)
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_exec_flags2_known() -> u64 {
+    super::args::KNOWN_FLAGS2
 }
 
 /// The library's version, e.g. "0.1.0"; a static string.
@@ -31,17 +59,33 @@ pub extern "C" fn sprout_stage_name(stage: u32) -> *const c_char {
         .cast()
 }
 
-/// Zeroes `*args` and sets `size`, `umask = 0022`, `exec_fd = -1` and `cgroup_fd = -1`: with
-/// `argv` set, a plain spawn. Does nothing when `args` is NULL.
+/// Zeroes the ABI 1.0 part of `*args` (`SPROUT_EXEC_ARGS_SIZE_1_0` bytes) and sets `size` to
+/// that, `umask = 0022`, `exec_fd = -1` and `cgroup_fd = -1`: with `argv` set, a plain spawn.
+/// Does nothing when `args` is NULL.
+///
+/// In a program compiled against this header, `sprout_exec_args_init(args)` is the macro at
+/// the end of the header, which zeroes and sizes the struct as *that program* compiled it:
+/// the exported function cannot know that size, and keeps the one every 1.0 program relies
+/// on (its struct is that small). Calling the function itself, `(sprout_exec_args_init)(a)`,
+/// initialises only the 1.0 fields, and the library reads no field past `size`: set
+/// `a->size = sizeof *a` and zero the rest yourself to use the fields of 1.1.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_exec_args_init(args: *mut sprout_exec_args) {
-    if let Ok(Some(args)) = writable(args) {
-        // SAFETY: an all-zero sprout_exec_args is valid: integers and NULL pointers.
-        *args = unsafe { std::mem::zeroed() };
-        args.size = size_of::<sprout_exec_args>() as u32;
-        args.umask = 0o022;
-        args.exec_fd = -1;
-        args.cgroup_fd = -1;
+    if args.is_null() || !args.is_aligned() {
+        return;
+    }
+    let v1 = SPROUT_EXEC_ARGS_SIZE_1_0;
+    // SAFETY: the caller's struct is at least as large as 1.0's (a program that calls this
+    // function was compiled against a header whose struct starts with 1.0's), and all-zero
+    // bytes are valid for its integer and pointer fields. Only raw pointers: the caller's
+    // memory may be smaller than this library's struct, so no reference to one is made, and
+    // nothing past 1.0's size is touched.
+    unsafe {
+        std::ptr::write_bytes(args.cast::<u8>(), 0, v1 as usize);
+        (&raw mut (*args).size).write(v1);
+        (&raw mut (*args).umask).write(0o022);
+        (&raw mut (*args).exec_fd).write(-1);
+        (&raw mut (*args).cgroup_fd).write(-1);
     }
 }
 

@@ -1,12 +1,24 @@
-//! The `#[repr(C)]` types and constants of the v1 C ABI: what cbindgen turns into
-//! `include/sprout.h`. Names follow the C spelling of the contract, so the header reads as C.
+//! The `#[repr(C)]` types and constants of the C ABI (1.0, and what 1.1 appended): what cbindgen
+//! turns into `include/sprout.h`. Names follow the C spelling of the contract, so the header reads as C.
 //! Nothing here is interpreted: `ffi::args` reads these structs and builds a `Spec`.
 #![allow(non_camel_case_types)]
 
 use std::ffi::{c_char, c_void};
 
-/// The ABI generation this header describes; `sprout_abi_version()` returns the library's.
+/// The ABI generation this header describes; `sprout_abi_version()` returns the library's. It
+/// changes only with the SONAME (`libsprout.so.1`): everything of generation 1 stays.
 pub const SPROUT_ABI_VERSION: u32 = 1;
+
+/// The minor version of the ABI this header describes: 1 for ABI 1.1. A minor version only
+/// adds (functions, flags, fields appended to `sprout_exec_args`); `sprout_abi_minor()` returns
+/// the library's (since 1.1: a 1.0 library has no such function, see `sprout_abi_minor`).
+pub const SPROUT_ABI_MINOR: u32 = 1;
+
+/// `sizeof(sprout_exec_args)` in ABI 1.0: the `size` a caller compiled against 1.0 passes.
+pub const SPROUT_EXEC_ARGS_SIZE_1_0: u32 = 176;
+
+/// `sizeof(sprout_exec_args)` in ABI 1.1 (since 1.1).
+pub const SPROUT_EXEC_ARGS_SIZE_1_1: u32 = 272;
 
 /// prctl(PR_SET_NO_NEW_PRIVS) in the child, after its credentials and capabilities are set:
 /// from then on execve grants nothing (set-user-ID bits and file capabilities are ignored), and
@@ -24,6 +36,28 @@ pub const SPROUT_EXEC_NO_TTY: u32 = 1u32 << 2;
 /// the terminal's session it cannot push input into it with TIOCSTI (CVE-2017-5226; the
 /// reason for bubblewrap's `--new-session`), nor change its foreground group.
 pub const SPROUT_EXEC_NEW_SESSION: u32 = 1u32 << 3;
+
+/// Since 1.1, a bit of `sprout_exec_args.flags2`: set the process group, as `pgid` says
+/// (`setpgid(0, pgid)`, POSIX_SPAWN_SETPGROUP). See `sprout_exec_args.pgid`.
+pub const SPROUT_EXEC2_SETPGROUP: u64 = 1u64 << 0;
+/// Since 1.1, a bit of `flags2`: signals the caller ignores stay ignored in the program (the
+/// execve rule), except those in `sigdefault`; caught signals go back to SIG_DFL all the same.
+/// See `sprout_exec_args.sigdefault`.
+pub const SPROUT_EXEC2_KEEP_IGNORED_SIGNALS: u64 = 1u64 << 1;
+/// Since 1.1, a bit of `flags2`: the process keeps the caller's umask as it was when the
+/// process was created, and `umask` is not used. See `sprout_exec_args.umask`.
+pub const SPROUT_EXEC2_KEEP_UMASK: u64 = 1u64 << 2;
+/// Since 1.1, a bit of `flags2`: set `/proc/PID/oom_score_adj` to `oom_score_adj`.
+pub const SPROUT_EXEC2_OOM_SCORE_ADJ: u64 = 1u64 << 3;
+/// Since 1.1, a bit of `flags2`: set the execution domain and flags to `personality`.
+pub const SPROUT_EXEC2_PERSONALITY: u64 = 1u64 << 4;
+/// Since 1.1, a bit of `flags2`: the root directory is the directory `root_fd` refers to.
+/// See `sprout_exec_args.root_directory`.
+pub const SPROUT_EXEC2_ROOT_FD: u64 = 1u64 << 5;
+/// Since 1.1, a bit of `flags2`: PTRACE_TRACEME right before execve, so the program stops
+/// (SIGTRAP) before its first instruction, traced by the thread that called
+/// `sprout_exec_async`. See `sprout_wait` for what it does with a stopped process.
+pub const SPROUT_EXEC2_PTRACE: u64 = 1u64 << 6;
 
 /// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
 /// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
@@ -184,10 +218,20 @@ pub struct sprout_id_map {
 /// What to start. Initialise with `sprout_exec_args_init`, then set `argv` and what you need.
 ///
 /// Extensible like the kernel's `clone3` and `openat2` arguments: `size` is
-/// `sizeof(sprout_exec_args)` as the caller compiled it. A smaller size than v1's is `-EINVAL`;
-/// a larger one is accepted when every byte this library does not know is zero, else `-E2BIG`;
-/// above 4096 bytes (a page, as clone3) it is `-E2BIG` whatever the bytes. Nothing past `size`
-/// bytes is ever read, and no array past its length.
+/// `sizeof(sprout_exec_args)` as the caller compiled it, and new versions only append fields,
+/// each of which means "not set" when all its bytes are zero (a flag bit in `flags2` turns on
+/// those where zero is a value). So:
+/// - a caller compiled against an older header passes a smaller size (1.0:
+///   `SPROUT_EXEC_ARGS_SIZE_1_0`): the library reads no byte past `size` and takes what
+///   follows as zero, so the caller gets the behaviour it was written for;
+/// - a caller compiled against a newer header than the library passes a larger size: accepted
+///   when every byte the library does not know is zero (the caller set nothing new), else
+///   `-E2BIG`, stage ARGS, naming the first such byte; at most 4096 bytes (`-E2BIG`);
+/// - a size below 1.0's is `-EINVAL`, stage ARGS. As with clone3, any size from 1.0's up is
+///   taken this way, a size between two versions' too (a 1.0 caller's struct with zero bytes
+///   after it, say).
+///
+/// Nothing past `size` bytes is ever read, and no array past its length.
 #[repr(C)]
 pub struct sprout_exec_args {
     /// `sizeof(sprout_exec_args)` as the caller compiled it.
@@ -224,7 +268,13 @@ pub struct sprout_exec_args {
     /// Resource limits of the new process; see `sprout_rlimit`. Others are the caller's.
     pub limits: *const sprout_rlimit,
     pub limits_len: usize,
-    /// Always applied; `sprout_exec_args_init` sets 0022.
+    /// The umask of the process, set in the child right after its working directory;
+    /// `sprout_exec_args_init` sets 0022. Since 1.1, with `SPROUT_EXEC2_KEEP_UMASK` it is not
+    /// used: the process keeps the umask it got from the caller when clone created it. The
+    /// child then makes no umask call at all, so nothing races another thread of the caller
+    /// that changes the umask meanwhile (that change lands before or after the spawn, whole),
+    /// and the caller's umask is never changed, not even for a moment, as reading it with
+    /// umask(2) would.
     pub umask: u32,
     /// See `sprout_namespace`.
     pub namespaces: *const sprout_namespace,
@@ -248,7 +298,8 @@ pub struct sprout_exec_args {
     /// credentials change, while the caller's CAP_SYS_ADMIN still holds (so a root caller can
     /// give a filter to a non-root process without no_new_privs); the filter then also applies
     /// to the child's remaining setup calls (getgroups, setgroups, setresgid, setresuid,
-    /// capset, prctl, getppid, rt_sigprocmask, execve or execveat), which it must allow; a
+    /// capset, prctl, getppid, rt_sigprocmask, since 1.1 ptrace with `SPROUT_EXEC2_PTRACE`,
+    /// and execve or execveat), which it must allow; a
     /// call it refuses fails the step that made it. A program the kernel rejects is
     /// `-EINVAL`, stage SECCOMP; without no_new_privs and without CAP_SYS_ADMIN, `-EACCES`.
     /// A filter that kills the process at execve is `-EINTR`, stage EXEC (see
@@ -264,6 +315,143 @@ pub struct sprout_exec_args {
     pub parent_death_signal: i32,
     /// Label for `sprout_list` / `sprout_signal_container`; NULL: none.
     pub container_id: *const c_char,
+
+    // ---- ABI 1.1: every field below is new in 1.1, and all-zero bytes leave it unset ----
+    /// Since 1.1. `SPROUT_EXEC2_*` bits; unknown bits are `-EINVAL`. A separate word from
+    /// `flags`, in the part of the struct a 1.0 library does not know, so that one of these
+    /// bits is `-E2BIG` from a 1.0 library instead of being mistaken for a flag it knows.
+    pub flags2: u64,
+    /// Since 1.1, with `SPROUT_EXEC2_SETPGROUP`: 0 makes the process the leader of a new
+    /// process group (`setpgid(0, 0)`, Go's `Setpgid`, Python's `process_group=0`); a pgid > 0
+    /// joins that group, which must be in the caller's session (`-EPERM`, stage TTY,
+    /// otherwise), as a shell puts the second process of a pipeline in the first's group. Set
+    /// in the child's first step, with the session and terminal:
+    /// - no terminal, or `SPROUT_EXEC_NO_TTY`: `setpgid(0, pgid)` in the caller's session;
+    /// - the caller's own terminal (terminal case 2 of `sprout_exec_async`, where the process
+    ///   leads a new foreground group already): with a pgid, it joins that group instead, and
+    ///   that group is made the terminal's foreground group (TIOCSPGRP), as a shell's job
+    ///   control does for a pipeline in the foreground;
+    /// - a new session (`SPROUT_EXEC_NEW_SESSION`, or terminal case 1): the process leads a
+    ///   new group already (setsid), so 0 changes nothing, and a pgid, in another session, is
+    ///   `-EINVAL`, stage ARGS.
+    ///
+    /// A pgid < 0, a pgid without the flag, or a pgid together with a new or joined PID
+    /// namespace (where no group of the caller's session is visible) are `-EINVAL`, stage
+    /// ARGS.
+    pub pgid: i32,
+    /// Since 1.1, with `SPROUT_EXEC2_OOM_SCORE_ADJ`: `/proc/PID/oom_score_adj`, -1000 to 1000
+    /// (else `-EINVAL`, stage ARGS), written in the child after the rlimits and before the
+    /// credentials change: lowering it below the caller's needs CAP_SYS_RESOURCE in the initial
+    /// user namespace (`-EACCES`, stage OOM_SCORE_ADJ, without); without the flag the process
+    /// has the caller's value. The kernel applies a write to the oom_score_adj of every process that
+    /// shares the writer's memory unless the writer is a vfork child (a child made with
+    /// CLONE_VM but without CLONE_VFORK marks the memory as shared for good): so the child
+    /// writes it only when it is started with CLONE_VFORK, and a spawn whose child must wait
+    /// for the caller instead (id maps for a new user namespace, a terminal handed to
+    /// `credentials.uid` in another user namespace, hard limits raised by the caller for a
+    /// new user and PID namespace: see `sprout_id_map`) refuses it with `-EINVAL`, stage ARGS,
+    /// rather than change the caller's. The caller's own value never changes.
+    pub oom_score_adj: i32,
+    /// Since 1.1: the signal mask the program starts with (POSIX_SPAWN_SETSIGMASK); bit
+    /// `n - 1` is signal `n`, as in `/proc/PID/status` `SigBlk`. 0: empty, as in 1.0. SIGKILL
+    /// and SIGSTOP, which cannot be blocked, are `-EINVAL`, stage ARGS, as is SIGTRAP with
+    /// `SPROUT_EXEC2_PTRACE` (the program would not stop at its exec). The child runs with
+    /// every signal blocked until it sets this mask, last before execve.
+    pub sigmask: u64,
+    /// Since 1.1, with `SPROUT_EXEC2_KEEP_IGNORED_SIGNALS`: the signals that go back to SIG_DFL
+    /// even when the caller ignores them (POSIX_SPAWN_SETSIGDEF; Python's `restore_signals`
+    /// is SIGPIPE and SIGXFSZ), bits as in `sigmask`. Without the flag every signal goes back
+    /// to SIG_DFL, as in 1.0, and a non-zero `sigdefault` is `-EINVAL`, stage ARGS; so are
+    /// SIGKILL and SIGSTOP (always SIG_DFL). Which signals are ignored is read in the child,
+    /// from the dispositions it got at clone: a disposition another thread changes during
+    /// the call is either before or after the spawn, never half of each. A caught signal is
+    /// always reset: its handler lives in the caller.
+    pub sigdefault: u64,
+    /// Since 1.1: the scheduling policy and its parameters (OCI `scheduler`); NULL: the
+    /// caller's. See `sprout_sched`.
+    pub sched: *const sprout_sched,
+    /// Since 1.1: the I/O scheduling class (OCI `ioPriority`): 1 `IOPRIO_CLASS_RT`, 2
+    /// `IOPRIO_CLASS_BE`, 3 `IOPRIO_CLASS_IDLE`; 0: the caller's I/O priority (a class of
+    /// "none", which follows the nice value, cannot be asked for, as in OCI). Set with
+    /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, ...)` with the scheduling policy, after the rlimits
+    /// and before the credentials change. Another class, or a level above 7, is `-EINVAL`,
+    /// stage ARGS; the real-time class without CAP_SYS_NICE or CAP_SYS_ADMIN (in the initial
+    /// user namespace) is `-EPERM`, stage SCHED.
+    pub ioprio_class: u32,
+    /// Since 1.1: the level within `ioprio_class`, 0 (highest) to 7; must be 0 without a class.
+    pub ioprio_level: u32,
+    /// Since 1.1: the CPUs the process may run on (OCI `execCPUAffinity.final`), a CPU set of
+    /// any size: bit `n % 64` of `cpu_set[n / 64]` is CPU n; NULL with `cpu_set_len` 0: the
+    /// caller's. `sched_setaffinity` in the child with the scheduling policy; the kernel keeps
+    /// only the CPUs that are online and in the process's cpuset, and the child checks what it
+    /// got: a CPU asked for but not granted is `-EINVAL`, stage SCHED, naming it. An empty
+    /// set, or a CPU above the highest this kernel can have, is `-EINVAL`, stage ARGS.
+    pub cpu_set: *const u64,
+    /// In 64-bit words.
+    pub cpu_set_len: usize,
+    /// Since 1.1, with `SPROUT_EXEC2_PERSONALITY`: personality(2) (OCI `linux.personality`),
+    /// e.g. `PER_LINUX32` (8, `uname -m` then says i686) or `PER_LINUX | ADDR_NO_RANDOMIZE`
+    /// (0x0040000). The execution domain (low byte) must be PER_LINUX (0) or PER_LINUX32 (8),
+    /// and the flags among personality(2)'s (`-EINVAL`, stage ARGS, otherwise). Set in the
+    /// child after the working directory. execve keeps it, except what the kernel clears
+    /// itself: the flags of `PER_CLEAR_ON_SETID` for a set-user-ID program, and, on x86_64,
+    /// READ_IMPLIES_EXEC for a 64-bit program (unless its ELF headers ask for it).
+    pub personality: u32,
+    /// Since 1.1, with `SPROUT_EXEC2_ROOT_FD`: a directory fd to make the root directory; see
+    /// `root_directory`.
+    pub root_fd: i32,
+    /// Since 1.1: the root directory of the process (chroot, as Go's `Chroot` and minijail's
+    /// `-C`); NULL: the caller's (or the joined mount namespace's). A relative path is relative
+    /// to the working directory the child has then (the caller's, or the root of a joined mount
+    /// namespace). Or, with `SPROUT_EXEC2_ROOT_FD` (and `root_directory` NULL, else `-EINVAL`,
+    /// stage ARGS), the directory `root_fd` refers to (fchdir right after the namespaces, then
+    /// chroot(".") later: the fd itself needs to stay open only until the call returns).
+    /// The chroot comes after the namespaces are joined and created, the fd layout and the
+    /// rlimits, before the working directory: a relative `working_directory` is then relative
+    /// to the new root, and the program, its PATH search and `#!` interpreter are looked up
+    /// inside it. Needs CAP_SYS_CHROOT in the process's user namespace (`-EPERM`, stage
+    /// CHROOT, without).
+    pub root_directory: *const c_char,
+    /// Since 1.1: the hostname of the process's new UTS namespace (sethostname, OCI
+    /// `hostname`); NULL: unchanged. At most 64 bytes. Only when the call creates a new UTS
+    /// namespace (a `CLONE_NEWUTS` entry with fd -1 in `namespaces`): else `-EINVAL`, stage
+    /// ARGS, so that no spawn renames the caller's or a joined namespace. Set right after the
+    /// namespaces, before the credentials change; a refusal is stage UTS.
+    pub hostname: *const c_char,
+    /// Since 1.1: the NIS domain name of the new UTS namespace (setdomainname, OCI
+    /// `domainname`); NULL: unchanged. As `hostname`.
+    pub domainname: *const c_char,
+}
+
+/// Since 1.1: a scheduling policy and its parameters, as `sched_setattr(2)` and the OCI
+/// `scheduler` object take them. Set in the child with `sched_setattr(0, ..., 0)` after the
+/// rlimits (so RLIMIT_NICE and RLIMIT_RTPRIO asked for count) and before the credentials
+/// change; the process keeps it across execve.
+///
+/// `-EINVAL`, stage ARGS: an unknown policy or flag, a nice outside -20..19 or given with a
+/// policy other than SCHED_OTHER or SCHED_BATCH, a priority outside 1..99 for SCHED_FIFO and
+/// SCHED_RR or other than 0 for the others, deadline fields with another policy than
+/// SCHED_DEADLINE, or for SCHED_DEADLINE `runtime` below 1024 ns or not `runtime <= deadline
+/// <= period` (a period of 0 is the deadline). What the kernel refuses is stage SCHED: a
+/// real-time or deadline policy, or a lower nice, without CAP_SYS_NICE in the initial user
+/// namespace or the RLIMIT_RTPRIO / RLIMIT_NICE that allows it (`-EPERM`); SCHED_DEADLINE
+/// beyond the bandwidth left (`-EBUSY`) or with a `cpu_set` narrower than the CPUs of its root
+/// domain (`-EPERM`, the kernel's rule for deadline tasks).
+#[repr(C)]
+pub struct sprout_sched {
+    /// SCHED_OTHER (0), SCHED_FIFO (1), SCHED_RR (2), SCHED_BATCH (3), SCHED_IDLE (5) or
+    /// SCHED_DEADLINE (6).
+    pub policy: u32,
+    /// For SCHED_OTHER and SCHED_BATCH: -20 (most favourable) to 19.
+    pub nice: i32,
+    /// For SCHED_FIFO and SCHED_RR: 1 to 99.
+    pub priority: u32,
+    /// `SCHED_FLAG_*`: RESET_ON_FORK (0x01), RECLAIM (0x02), DL_OVERRUN (0x04).
+    pub flags: u64,
+    /// For SCHED_DEADLINE, in nanoseconds.
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
 }
 
 /// The terminal a process got: owns its own close-on-exec duplicate of the terminal fd, so

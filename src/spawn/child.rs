@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 
 use libc::c_int;
 
+pub(super) mod attributes;
 mod close_fds;
 pub(super) mod privileges;
 
@@ -132,7 +133,11 @@ fn run(ctx: &Context) -> Step {
     let report = ctx.report;
 
     report.enter(Stage::Spawn);
-    reset_signal_handlers()?;
+    if plan.spec.keep_ignored_signals {
+        attributes::reset_signals_keeping_ignored(plan.spec.default_signals)?;
+    } else {
+        reset_signal_handlers()?;
+    }
 
     // What the legacy clone could not do comes first: the move into the cgroup is made with
     // the caller's credentials and namespaces, as CLONE_INTO_CGROUP would have made it.
@@ -162,8 +167,12 @@ fn run(ctx: &Context) -> Step {
     report.enter(Stage::Chdir);
     // SAFETY: a NUL-terminated path the plan keeps alive.
     unsafe { sys!(libc::SYS_chdir, plan.spec.working_directory.as_ptr()) }.on(0)?;
-    // SAFETY: umask takes a plain integer and cannot fail.
-    let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
+    // Kept: the child has the caller's umask from clone (its own copy, no CLONE_FS), and
+    // makes no call that could change or race the caller's.
+    if !plan.spec.keep_umask {
+        // SAFETY: umask takes a plain integer and cannot fail.
+        let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
+    }
 
     // Without no_new_privs, while CAP_SYS_ADMIN is still held.
     privileges::install_seccomp(plan, report, SeccompWhen::BeforeCredentials)?;
@@ -173,14 +182,15 @@ fn run(ctx: &Context) -> Step {
     report.enter(Stage::Spawn);
     set_parent_death_signal(plan)?;
 
-    // Every handler is SIG_DFL now; the program starts with an empty mask.
-    let empty: u64 = 0;
+    // Every handler is SIG_DFL (or kept SIG_IGN) now; the program starts with the mask asked
+    // for, empty unless `sigmask` says otherwise.
+    let mask: u64 = plan.spec.signal_mask;
     // SAFETY: a sigset of the kernel's size (8 bytes) that lives on this stack.
     unsafe {
         sys!(
             libc::SYS_rt_sigprocmask,
             libc::SIG_SETMASK,
-            &raw const empty,
+            &raw const mask,
             0,
             8
         )
@@ -429,7 +439,7 @@ fn wait_for_parent(ctx: &Context, say_ready: bool) -> Step {
 
 /// The kernel's `struct sigaction` (x86_64 and aarch64 share this layout).
 #[repr(C)]
-struct KernelSigaction {
+pub(super) struct KernelSigaction {
     handler: usize,
     flags: u64,
     restorer: usize,

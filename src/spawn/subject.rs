@@ -3,6 +3,7 @@
 
 use nix::errno::Errno;
 
+use super::child::attributes::ITEM_SIGNAL_KEEP;
 use super::child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
@@ -193,7 +194,18 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
                 "parent_death_signal {} (PR_SET_PDEATHSIG)",
                 spec.parent_death_signal
             ),
-            ITEM_SIGNAL_MASK => "emptying the signal mask (rt_sigprocmask)".to_owned(),
+            ITEM_SIGNAL_MASK if spec.signal_mask == 0 => {
+                "emptying the signal mask (rt_sigprocmask)".to_owned()
+            }
+            ITEM_SIGNAL_MASK => format!(
+                "setting the signal mask to sigmask {:#x} (rt_sigprocmask)",
+                spec.signal_mask
+            ),
+            item if item & ITEM_SIGNAL_KEEP != 0 => format!(
+                "setting the program's signal actions, keeping the caller's ignored signals: \
+                 {} (rt_sigaction)",
+                crate::attributes::signal_name((item & 0xff) as i32)
+            ),
             _ => format!(
                 "resetting signal {} to SIG_DFL (rt_sigaction)",
                 item & !ITEM_SIGNAL_ACTION

@@ -80,6 +80,18 @@ pub fn probe() -> &'static Path {
 /// process and output name: tests running at once that want the same program share one build
 /// (a second compile replacing a binary another test is running fails with "Text file busy").
 pub fn compile(source: &str, output: &str, extra: &[&str]) -> PathBuf {
+    compile_against(source, output, &root().join("include"), build_dir(), extra)
+}
+
+/// `compile` against the `sprout.h` in `include` (a frozen older header, say) and the
+/// `libsprout.so.1` in `lib_dir` (linked with an rpath to it).
+pub fn compile_against(
+    source: &str,
+    output: &str,
+    include: &Path,
+    lib_dir: &Path,
+    extra: &[&str],
+) -> PathBuf {
     type Builds = HashMap<String, Arc<OnceLock<PathBuf>>>;
     static BUILDS: Mutex<Option<Builds>> = Mutex::new(None);
     let build = BUILDS
@@ -90,11 +102,17 @@ pub fn compile(source: &str, output: &str, extra: &[&str]) -> PathBuf {
         .or_default()
         .clone();
     build
-        .get_or_init(|| compile_now(source, output, extra))
+        .get_or_init(|| compile_now(source, output, include, lib_dir, extra))
         .clone()
 }
 
-fn compile_now(source: &str, output: &str, extra: &[&str]) -> PathBuf {
+fn compile_now(
+    source: &str,
+    output: &str,
+    include: &Path,
+    lib_dir: &Path,
+    extra: &[&str],
+) -> PathBuf {
     let out = build_dir().join(output);
     check(
         Command::new("cc")
@@ -108,14 +126,14 @@ fn compile_now(source: &str, output: &str, extra: &[&str]) -> PathBuf {
                 "-pedantic",
             ])
             .arg("-I")
-            .arg(root().join("include"))
+            .arg(include)
             .arg("-o")
             .arg(&out)
             .arg(root().join("c-tests").join(source))
             .args(extra)
             .arg("-L")
-            .arg(build_dir())
-            .arg(format!("-Wl,-rpath,{}", build_dir().display()))
+            .arg(lib_dir)
+            .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
             .args(["-l:libsprout.so.1", "-lpthread"]),
     );
     out

@@ -89,6 +89,20 @@ class SockFilter(_c.Structure):
     ]
 
 
+class Sched(_c.Structure):
+    """`sprout_sched` (ABI 1.1): a scheduling policy and its parameters."""
+
+    _fields_ = [
+        ("policy", _c.c_uint32),
+        ("nice", _c.c_int32),
+        ("priority", _c.c_uint32),
+        ("flags", _c.c_uint64),
+        ("runtime", _c.c_uint64),
+        ("deadline", _c.c_uint64),
+        ("period", _c.c_uint64),
+    ]
+
+
 class ExecArgs(_c.Structure):
     _fields_ = [
         ("size", _c.c_uint32),
@@ -114,6 +128,22 @@ class ExecArgs(_c.Structure):
         ("seccomp_filter_len", _c.c_size_t),
         ("parent_death_signal", _c.c_int32),
         ("container_id", _c.c_char_p),
+        # ABI 1.1: each unset when zero.
+        ("flags2", _c.c_uint64),
+        ("pgid", _c.c_int32),
+        ("oom_score_adj", _c.c_int32),
+        ("sigmask", _c.c_uint64),
+        ("sigdefault", _c.c_uint64),
+        ("sched", _c.POINTER(Sched)),
+        ("ioprio_class", _c.c_uint32),
+        ("ioprio_level", _c.c_uint32),
+        ("cpu_set", _c.POINTER(_c.c_uint64)),
+        ("cpu_set_len", _c.c_size_t),
+        ("personality", _c.c_uint32),
+        ("root_fd", _c.c_int32),
+        ("root_directory", _c.c_char_p),
+        ("hostname", _c.c_char_p),
+        ("domainname", _c.c_char_p),
     ]
 
     def __init__(self):
@@ -153,6 +183,7 @@ STRUCTS = {
     "sprout_namespace": Namespace,
     "sprout_id_map": IdMap,
     "sprout_exec_args": ExecArgs,
+    "sprout_sched": Sched,
     "sprout_process": Process,
     "sprout_error": Error,
     "sock_filter": SockFilter,

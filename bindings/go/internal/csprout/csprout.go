@@ -59,6 +59,17 @@ const (
 	FlagNewSession = C.SPROUT_EXEC_NEW_SESSION
 )
 
+// The flags2 bits of sprout_exec_args (ABI 1.1).
+const (
+	Flag2Setpgroup          = C.SPROUT_EXEC2_SETPGROUP
+	Flag2KeepIgnoredSignals = C.SPROUT_EXEC2_KEEP_IGNORED_SIGNALS
+	Flag2KeepUmask          = C.SPROUT_EXEC2_KEEP_UMASK
+	Flag2OOMScoreAdj        = C.SPROUT_EXEC2_OOM_SCORE_ADJ
+	Flag2Personality        = C.SPROUT_EXEC2_PERSONALITY
+	Flag2RootFD             = C.SPROUT_EXEC2_ROOT_FD
+	Flag2Ptrace             = C.SPROUT_EXEC2_PTRACE
+)
+
 // The values of enum sprout_stage.
 const (
 	StageNone         = C.SPROUT_STAGE_NONE
@@ -102,6 +113,32 @@ type Spec struct {
 	Pdeathsig   int32
 	ContainerID string // "": none
 	Fds         []int32
+	// ABI 1.1; zero values leave each unset.
+	Flags2      uint64
+	Pgid        int32
+	OOMScoreAdj int32
+	Sigmask     uint64
+	Sigdefault  uint64
+	Sched       *Sched
+	IOPrioClass uint32
+	IOPrioLevel uint32
+	CPUSet      []uint64
+	Personality uint32
+	RootFD      int32
+	RootDir     string // "": none
+	Hostname    string // "": none
+	Domainname  string // "": none
+}
+
+// Sched is struct sprout_sched.
+type Sched struct {
+	Policy   uint32
+	Nice     int32
+	Priority uint32
+	Flags    uint64
+	Runtime  uint64
+	Deadline uint64
+	Period   uint64
 }
 
 type Credentials struct {
@@ -223,7 +260,7 @@ func measure(s *Spec) uintptr {
 	if s.Env != nil {
 		n += stringsSize(s.Env)
 	}
-	for _, str := range []string{s.Filename, s.Dir, s.ContainerID} {
+	for _, str := range []string{s.Filename, s.Dir, s.ContainerID, s.RootDir, s.Hostname, s.Domainname} {
 		if str != "" {
 			n += roundUp(uintptr(len(str)) + 1)
 		}
@@ -240,6 +277,10 @@ func measure(s *Spec) uintptr {
 	n += roundUp(uintptr(len(s.GIDMap)) * C.sizeof_sprout_id_map)
 	n += roundUp(uintptr(len(s.Seccomp)) * 8)
 	n += roundUp(uintptr(len(s.Fds)) * 4)
+	if s.Sched != nil {
+		n += roundUp(C.sizeof_sprout_sched)
+	}
+	n += roundUp(uintptr(len(s.CPUSet)) * 8)
 	return n
 }
 
@@ -309,7 +350,47 @@ func fill(a *arena, s *Spec) (*C.sprout_exec_args, *C.int32_t) {
 	if s.ContainerID != "" {
 		args.container_id = a.str(s.ContainerID)
 	}
+	fill11(a, args, s)
 	return args, (*C.int32_t)(unsafe.Pointer(array(a, s.Fds)))
+}
+
+// fill11 sets the fields ABI 1.1 appended.
+func fill11(a *arena, args *C.sprout_exec_args, s *Spec) {
+	args.flags2 = C.uint64_t(s.Flags2)
+	args.pgid = C.int32_t(s.Pgid)
+	args.oom_score_adj = C.int32_t(s.OOMScoreAdj)
+	args.sigmask = C.uint64_t(s.Sigmask)
+	args.sigdefault = C.uint64_t(s.Sigdefault)
+	if c := s.Sched; c != nil {
+		sched := (*C.sprout_sched)(a.alloc(C.sizeof_sprout_sched))
+		*sched = C.sprout_sched{
+			policy:   C.uint32_t(c.Policy),
+			nice:     C.int32_t(c.Nice),
+			priority: C.uint32_t(c.Priority),
+			flags:    C.uint64_t(c.Flags),
+			runtime:  C.uint64_t(c.Runtime),
+			deadline: C.uint64_t(c.Deadline),
+			period:   C.uint64_t(c.Period),
+		}
+		args.sched = sched
+	}
+	args.ioprio_class = C.uint32_t(s.IOPrioClass)
+	args.ioprio_level = C.uint32_t(s.IOPrioLevel)
+	if len(s.CPUSet) > 0 {
+		args.cpu_set = (*C.uint64_t)(unsafe.Pointer(array(a, s.CPUSet)))
+		args.cpu_set_len = C.size_t(len(s.CPUSet))
+	}
+	args.personality = C.uint32_t(s.Personality)
+	args.root_fd = C.int32_t(s.RootFD)
+	if s.RootDir != "" {
+		args.root_directory = a.str(s.RootDir)
+	}
+	if s.Hostname != "" {
+		args.hostname = a.str(s.Hostname)
+	}
+	if s.Domainname != "" {
+		args.domainname = a.str(s.Domainname)
+	}
 }
 
 func idMaps(a *arena, maps []IDMap) (*C.sprout_id_map, C.size_t) {

@@ -30,6 +30,7 @@ func Layouts() map[string][]Field {
 		"sprout_id_map":       C.sprout_id_map{},
 		"sprout_process":      C.sprout_process{},
 		"sprout_error":        C.sprout_error{},
+		"sprout_sched":        C.sprout_sched{},
 	} {
 		out[name] = fields(reflect.TypeOf(value))
 	}
@@ -55,6 +56,7 @@ func Sizes() map[string]uintptr {
 		"sprout_id_map":       C.sizeof_sprout_id_map,
 		"sprout_process":      C.sizeof_sprout_process,
 		"sprout_error":        C.sizeof_sprout_error,
+		"sprout_sched":        C.sizeof_sprout_sched,
 		"sock_filter":         unsafe.Sizeof(SockFilter{}),
 	}
 }

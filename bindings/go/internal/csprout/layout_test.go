@@ -178,6 +178,20 @@ func TestFillSetsEveryFieldOfTheArguments(t *testing.T) {
 		Pdeathsig:   9,
 		ContainerID: "c",
 		Fds:         []int32{0, 1, 2},
+		Flags2:      Flag2Setpgroup,
+		Pgid:        5,
+		OOMScoreAdj: 10,
+		Sigmask:     1,
+		Sigdefault:  2,
+		Sched:       &Sched{Nice: 1},
+		IOPrioClass: 2,
+		IOPrioLevel: 4,
+		CPUSet:      []uint64{1},
+		Personality: 8,
+		RootFD:      5,
+		RootDir:     "/",
+		Hostname:    "h",
+		Domainname:  "d",
 	}
 	args, free := FilledArgs(full)
 	defer free()
