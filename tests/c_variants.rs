@@ -133,10 +133,6 @@ fn under_address_sanitizer() {
 
 /// What fails under ThreadSanitizer for a reason known and tracked on the board.
 const NOT_UNDER_TSAN: &[&str] = &[
-    // The legacy clone goes through the C library's clone(), which libtsan interposes: its
-    // wrapper runs TSan's fork bookkeeping inside the CLONE_VM child, which dies (SIGSEGV)
-    // when it does not stay suspended (id maps: no CLONE_VFORK).
-    "new_user_namespace_with_maps_without_clone3",
     // Its namespace holder forks, then unshares a user namespace: libtsan restarts its
     // background thread in a forked child, and a process with two threads cannot unshare
     // CLONE_NEWUSER (EINVAL).

@@ -5,6 +5,7 @@
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
+#[cfg(target_arch = "x86_64")]
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
@@ -156,6 +157,7 @@ pub struct Cloned {
 /// asked (EPERM from a seccomp profile such as older Docker defaults): later spawns go straight
 /// to clone. Never set for a refusal of what one request asked for (new namespaces without the
 /// privilege), which the next request may not ask for.
+#[cfg(target_arch = "x86_64")]
 static CLONE3_UNUSABLE: AtomicBool = AtomicBool::new(false);
 
 /// Starts `entry(arg)` in a child on `area`'s stack.
@@ -225,9 +227,7 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// clone3 with a stack of our own. The C library has no public clone3 wrapper, and a plain
-/// syscall cannot return into Rust on a new stack, so the child branch is written here in
-/// assembly: it calls `entry(arg)` on the new stack and never comes back.
+/// clone3 with a stack of our own (the C library has no public clone3 wrapper).
 ///
 /// # Safety
 /// As for `clone_child`.
@@ -259,32 +259,16 @@ unsafe fn clone3(
         args.cgroup = cgroup as u64;
     }
     area.report().set_legacy_clone(false);
-    let ret: isize;
-    // SAFETY: in the parent this is a plain system call that reads `args` and writes `pidfd`.
-    // In the child (rax == 0) the kernel has already switched to the new stack, whose top is
-    // 16-byte aligned, so `call` enters `entry` with the alignment the ABI requires; r12/r13
-    // hold the same values in both processes because the child starts as a copy of the
-    // parent's registers. `entry` never returns, and ud2 stops the child if it ever did.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "mov rdi, r12",
-            "call r13",
-            "ud2",
-            "2:",
-            inlateout("rax") libc::SYS_clone3 as isize => ret,
-            in("rdi") &raw mut args,
-            in("rsi") size_of::<CloneArgs>(),
-            in("r12") arg,
-            in("r13") entry,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
+    // SAFETY: forwarded from the caller; clone3 reads `args` and writes `pidfd`, both alive
+    // on this stack for the call.
+    let ret = unsafe {
+        clone_syscall(
+            libc::SYS_clone3,
+            [&raw mut args as usize, size_of::<CloneArgs>(), 0, 0, 0],
+            entry,
+            arg,
+        )
+    };
     if ret < 0 {
         return Err(Errno::from_raw(-ret as i32));
     }
@@ -295,8 +279,54 @@ unsafe fn clone3(
     })
 }
 
-/// clone through the C library's wrapper, which does the stack switch in assembly for every
-/// architecture. CLONE_PIDFD (Linux 5.2) puts the pidfd where clone's parent_tid would go.
+/// A clone-family system call whose child starts `entry(arg)` on the stack the call gives it.
+/// A plain syscall cannot return into Rust on a new stack, so the child branch is written here
+/// in assembly: it calls `entry(arg)` on the new stack and never comes back. The C library's
+/// clone() is not used: tools that interpose it (ThreadSanitizer's runtime, for one) run their
+/// own bookkeeping in the child, which must run nothing but sprout's raw system calls.
+/// Returns the kernel's raw result in the parent.
+///
+/// # Safety
+/// `args` are valid for system call `nr` (clone or clone3) with a new stack, and `entry`/`arg`
+/// are as for `clone_child`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn clone_syscall(nr: i64, args: [usize; 5], entry: ChildEntry, arg: *mut c_void) -> isize {
+    let ret: isize;
+    // SAFETY: in the parent this is a plain system call on the caller's arguments. In the
+    // child (rax == 0) the kernel has already switched to the new stack, whose top is 16-byte
+    // aligned, so `call` enters `entry` with the alignment the ABI requires; r12/r13 hold the
+    // same values in both processes because the child starts as a copy of the parent's
+    // registers. `entry` never returns, and ud2 stops the child if it ever did.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r12",
+            "call r13",
+            "ud2",
+            "2:",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") args[0],
+            in("rsi") args[1],
+            in("rdx") args[2],
+            in("r10") args[3],
+            in("r8") args[4],
+            in("r12") arg,
+            in("r13") entry,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// The legacy clone, where clone3 is missing or refused. CLONE_PIDFD (Linux 5.2) puts the
+/// pidfd where clone's parent_tid would go. On x86_64 it is the raw system call with the same
+/// stack switch as clone3; elsewhere the C library's clone(), which does the switch for every
+/// architecture.
 ///
 /// # Safety
 /// As for `clone_child`.
@@ -318,9 +348,31 @@ unsafe fn clone_legacy(
     if !child_tid.is_null() {
         flags |= libc::CLONE_CHILD_CLEARTID;
     }
+    // SAFETY: x86_64's clone takes (flags, stack, parent_tid, child_tid, tls); the pidfd slot
+    // and the child_tid word stay alive for the call (the latter until the child has exec'd,
+    // which the caller of clone_child guarantees); the caller vouches for `entry` and `arg`.
+    #[cfg(target_arch = "x86_64")]
+    let pid = match unsafe {
+        clone_syscall(
+            libc::SYS_clone,
+            [
+                flags as u32 as usize,
+                area.stack_top() as usize,
+                &raw mut pidfd as usize,
+                child_tid as usize,
+                0,
+            ],
+            entry,
+            arg,
+        )
+    } {
+        ret if ret < 0 => return Err(Errno::from_raw(-ret as i32)),
+        pid => pid as i32,
+    };
     // SAFETY: the caller vouches for `entry` and `arg`; the C library's clone switches to the
     // area's stack and calls `entry(arg)` in the child.
-    let pid = unsafe {
+    #[cfg(not(target_arch = "x86_64"))]
+    let pid = match unsafe {
         libc::clone(
             entry,
             area.stack_top(),
@@ -330,10 +382,10 @@ unsafe fn clone_legacy(
             std::ptr::null_mut::<c_void>(),
             child_tid,
         )
+    } {
+        pid if pid < 0 => return Err(Errno::last()),
+        pid => pid,
     };
-    if pid < 0 {
-        return Err(Errno::last());
-    }
     Ok(Cloned {
         pid,
         // SAFETY: CLONE_PIDFD stored a new close-on-exec pidfd that nothing else owns.

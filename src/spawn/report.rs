@@ -94,6 +94,12 @@ impl Report {
         } else if stage == Stage::Exec {
             Outcome::Exec
         } else {
+            // A child that died before it recorded its first stage died in the spawn itself.
+            let stage = if stage == Stage::None {
+                Stage::Spawn
+            } else {
+                stage
+            };
             Outcome::Died { stage }
         }
     }
