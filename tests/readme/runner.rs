@@ -207,9 +207,30 @@ fn profile_dir() -> PathBuf {
 }
 
 /// Compiled dependencies of other profiles (`cargo build --release` in an example), kept
-/// from one example to the next and across runs.
+/// from one example to the next and across runs of the same Cargo.toml and Cargo.lock. A seed
+/// made for other dependencies is removed: its artifacts would mix with new ones (rustc then
+/// fails with E0460, "found possibly newer version of crate").
 fn seed_dir() -> PathBuf {
-    tmp().join("seed")
+    use std::hash::{Hash, Hasher};
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for manifest in ["Cargo.toml", "Cargo.lock"] {
+            fs::read(root().join(manifest))
+                .unwrap_or_default()
+                .hash(&mut hasher);
+        }
+        let name = format!("seed-{:016x}", hasher.finish());
+        for old in fs::read_dir(tmp()).into_iter().flatten().flatten() {
+            let old_name = old.file_name();
+            let old_name = old_name.to_string_lossy();
+            if old_name.starts_with("seed") && old_name != name {
+                let _ = fs::remove_dir_all(old.path());
+            }
+        }
+        tmp().join(name)
+    })
+    .clone()
 }
 
 /// The environment of a user's shell: this process's, less what cargo set for the test, with
