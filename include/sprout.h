@@ -48,7 +48,7 @@
 #define SPROUT_EXEC_ARGS_SIZE_1_0 176
 
 // `sizeof(sprout_exec_args)` in ABI 1.1 (since 1.1).
-#define SPROUT_EXEC_ARGS_SIZE_1_1 272
+#define SPROUT_EXEC_ARGS_SIZE_1_1 296
 
 // prctl(PR_SET_NO_NEW_PRIVS) in the child, after its credentials and capabilities are set:
 // from then on execve grants nothing (set-user-ID bits and file capabilities are ignored), and
@@ -97,6 +97,11 @@
 // (SIGTRAP) before its first instruction, traced by the thread that called
 // `sprout_exec_async`. See `sprout_wait` for what it does with a stopped process.
 #define SPROUT_EXEC2_PTRACE (1ull << 6)
+
+// Since 1.1, a bit of `flags2`: with no `PATH` in the environment, a name without '/' is not
+// searched in the default `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`: the
+// spawn fails with `-ENOENT`, stage EXEC, as runc and crun refuse such a program.
+#define SPROUT_EXEC2_NO_DEFAULT_PATH (1ull << 7)
 
 // Where a spawn failed. The values are part of the C ABI (`enum sprout_stage`).
 enum sprout_stage
@@ -512,6 +517,23 @@ typedef struct sprout_exec_args {
   // Since 1.1: the NIS domain name of the new UTS namespace (setdomainname, OCI
   // `domainname`); NULL: unchanged. As `hostname`.
   const char *domainname;
+  // Since 1.1: more cgroup directories the process moves into, `extra_cgroup_fds_len` fds
+  // of directories of any cgroup hierarchy, v1 or v2 (`-EINVAL`, stage ARGS, otherwise):
+  // on a hybrid host, the cgroup v1 hierarchies of a container the process joins (its
+  // devices, memory and pids limits live there), which `cgroup_fd` (cgroup2 only) cannot
+  // name. The child writes itself to each one's `cgroup.procs`, in order, right after
+  // `cgroup_fd` and before anything else (namespaces, terminal, credentials), with the
+  // caller's credentials: the program never runs outside them. A move the kernel refuses
+  // is stage CGROUP, naming `extra_cgroup_fds[i]`. NULL with 0: none.
+  const int32_t *extra_cgroup_fds;
+  size_t extra_cgroup_fds_len;
+  // Since 1.1: the session keyring. NULL keeps the caller's (which a program in a container
+  // could then reach); "" gives the process a new anonymous one; a name joins the keyring of
+  // that name the process may search, or creates it (KEYCTL_JOIN_SESSION_KEYRING, as `runc
+  // exec` joins `_ses.ID`). Joined after the namespaces (a name is looked up in the user
+  // namespace the process ends up in) and before the credentials change; a refusal is
+  // stage CREDENTIALS, naming the keyring.
+  const char *session_keyring;
 } sprout_exec_args;
 
 // What `sprout_exec_async` started.
@@ -749,6 +771,20 @@ int32_t sprout_tty_release(struct sprout_tty *tty);
 // slave as fds[0..2] for a process that gets it as its controlling terminal (a new session),
 // keep the master to drive it. Both pointers are required; they are written only on success.
 int32_t sprout_openpty(int32_t *master, int32_t *slave, uint16_t rows, uint16_t cols);
+
+// Since 1.1: `sprout_openpty` in the devpts instance of `ptmx_fd`, an open multiplexer of a
+// devpts mount (a container's `/dev/pts/ptmx`, say, opened through `/proc/PID/root` with
+// `O_PATH`, or with `openat2` and `RESOLVE_IN_ROOT` so that no link leads out of the
+// container), so that the slave is `/dev/pts/N` of that instance and `ttyname()` works for a
+// process in that container. The multiplexer is opened anew through `/proc/self/fd`, so
+// `ptmx_fd` is left as it was and can serve again (an `O_PATH` fd makes no pair of its own).
+// `-EINVAL` when `ptmx_fd` is neither a devpts multiplexer nor a master (whose file is the
+// multiplexer's) of some pair: a slave, another file, `-EBADF` when it is not open; needs /proc.
+int32_t sprout_openpty_from(int32_t ptmx_fd,
+                            int32_t *master,
+                            int32_t *slave,
+                            uint16_t rows,
+                            uint16_t cols);
 
 #ifdef __cplusplus
 }  // extern "C"

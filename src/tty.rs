@@ -164,7 +164,8 @@ pub fn openpty(rows: u16, cols: u16) -> std::result::Result<(OwnedFd, OwnedFd), 
 /// multiplexer is opened anew through `/proc/self/fd` (each open of it makes a new pair), so
 /// `ptmx` itself is left as it was and can serve again; it may be an `O_PATH` fd, which made
 /// no pair of its own. `EINVAL` when `ptmx` is not a devpts
-/// `ptmx` (a master or slave of some pair, another file); needs /proc.
+/// `ptmx` or a master (whose file is the multiplexer's) of one: a slave, another file; needs
+/// /proc.
 pub fn openpty_from(
     ptmx: BorrowedFd,
     rows: u16,

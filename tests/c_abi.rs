@@ -26,6 +26,11 @@ fn every_c_test_file_is_run() {
 }
 
 #[test]
+fn exec_support() {
+    run_c_test("exec_support");
+}
+
+#[test]
 fn core() {
     run_c_test("core");
 }

@@ -27,7 +27,8 @@ pub(crate) const KNOWN_FLAGS2: u64 = SPROUT_EXEC2_SETPGROUP
     | SPROUT_EXEC2_OOM_SCORE_ADJ
     | SPROUT_EXEC2_PERSONALITY
     | SPROUT_EXEC2_ROOT_FD
-    | SPROUT_EXEC2_PTRACE;
+    | SPROUT_EXEC2_PTRACE
+    | SPROUT_EXEC2_NO_DEFAULT_PATH;
 
 /// The largest `size` accepted, as for clone3: a page.
 const MAX_ARGS_SIZE: usize = 4096;
@@ -247,6 +248,21 @@ unsafe fn read_1_1(args: &sprout_exec_args, spec: &mut Spec) -> Result<()> {
     };
     spec.hostname = unsafe { string(args.hostname) }?;
     spec.domainname = unsafe { string(args.domainname) }?;
+    spec.no_default_path = flag(SPROUT_EXEC2_NO_DEFAULT_PATH);
+    spec.extra_cgroups = array(
+        args.extra_cgroup_fds,
+        args.extra_cgroup_fds_len,
+        "extra_cgroup_fds",
+    )?
+    .iter()
+    .enumerate()
+    .map(|(i, &fd)| match fd {
+        fd if fd >= 0 => Ok(fd),
+        fd => Err(bad(Errno::EBADF, format!("extra_cgroup_fds[{i}] = {fd}"))),
+    })
+    .collect::<Result<_>>()?;
+    // SAFETY: forwarded from the caller.
+    spec.session_keyring = unsafe { string(args.session_keyring) }?;
     Ok(())
 }
 

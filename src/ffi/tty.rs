@@ -124,3 +124,35 @@ pub extern "C" fn sprout_openpty(master: *mut i32, slave: *mut i32, rows: u16, c
         Ok(0)
     })
 }
+
+/// Since 1.1: `sprout_openpty` in the devpts instance of `ptmx_fd`, an open multiplexer of a
+/// devpts mount (a container's `/dev/pts/ptmx`, say, opened through `/proc/PID/root` with
+/// `O_PATH`, or with `openat2` and `RESOLVE_IN_ROOT` so that no link leads out of the
+/// container), so that the slave is `/dev/pts/N` of that instance and `ttyname()` works for a
+/// process in that container. The multiplexer is opened anew through `/proc/self/fd`, so
+/// `ptmx_fd` is left as it was and can serve again (an `O_PATH` fd makes no pair of its own).
+/// `-EINVAL` when `ptmx_fd` is neither a devpts multiplexer nor a master (whose file is the
+/// multiplexer's) of some pair: a slave, another file, `-EBADF` when it is not open; needs /proc.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_openpty_from(
+    ptmx_fd: i32,
+    master: *mut i32,
+    slave: *mut i32,
+    rows: u16,
+    cols: u16,
+) -> i32 {
+    with_errno(|| {
+        let master = writable(master)?.ok_or(Errno::EINVAL)?;
+        let slave = writable(slave)?.ok_or(Errno::EINVAL)?;
+        // SAFETY: F_GETFD only reads the fd table; the fd is borrowed for this call only.
+        if ptmx_fd < 0 || unsafe { libc::fcntl(ptmx_fd, libc::F_GETFD) } < 0 {
+            return Err(Errno::EBADF);
+        }
+        // SAFETY: checked open above; borrowed, not closed.
+        let ptmx = unsafe { std::os::fd::BorrowedFd::borrow_raw(ptmx_fd) };
+        let (master_fd, slave_fd) = crate::tty::openpty_from(ptmx, rows, cols)?;
+        *master = master_fd.into_raw_fd();
+        *slave = slave_fd.into_raw_fd();
+        Ok(0)
+    })
+}

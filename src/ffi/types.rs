@@ -18,7 +18,7 @@ pub const SPROUT_ABI_MINOR: u32 = 1;
 pub const SPROUT_EXEC_ARGS_SIZE_1_0: u32 = 176;
 
 /// `sizeof(sprout_exec_args)` in ABI 1.1 (since 1.1).
-pub const SPROUT_EXEC_ARGS_SIZE_1_1: u32 = 272;
+pub const SPROUT_EXEC_ARGS_SIZE_1_1: u32 = 296;
 
 /// prctl(PR_SET_NO_NEW_PRIVS) in the child, after its credentials and capabilities are set:
 /// from then on execve grants nothing (set-user-ID bits and file capabilities are ignored), and
@@ -58,6 +58,10 @@ pub const SPROUT_EXEC2_ROOT_FD: u64 = 1u64 << 5;
 /// (SIGTRAP) before its first instruction, traced by the thread that called
 /// `sprout_exec_async`. See `sprout_wait` for what it does with a stopped process.
 pub const SPROUT_EXEC2_PTRACE: u64 = 1u64 << 6;
+/// Since 1.1, a bit of `flags2`: with no `PATH` in the environment, a name without '/' is not
+/// searched in the default `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`: the
+/// spawn fails with `-ENOENT`, stage EXEC, as runc and crun refuse such a program.
+pub const SPROUT_EXEC2_NO_DEFAULT_PATH: u64 = 1u64 << 7;
 
 /// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
 /// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
@@ -421,6 +425,23 @@ pub struct sprout_exec_args {
     /// Since 1.1: the NIS domain name of the new UTS namespace (setdomainname, OCI
     /// `domainname`); NULL: unchanged. As `hostname`.
     pub domainname: *const c_char,
+    /// Since 1.1: more cgroup directories the process moves into, `extra_cgroup_fds_len` fds
+    /// of directories of any cgroup hierarchy, v1 or v2 (`-EINVAL`, stage ARGS, otherwise):
+    /// on a hybrid host, the cgroup v1 hierarchies of a container the process joins (its
+    /// devices, memory and pids limits live there), which `cgroup_fd` (cgroup2 only) cannot
+    /// name. The child writes itself to each one's `cgroup.procs`, in order, right after
+    /// `cgroup_fd` and before anything else (namespaces, terminal, credentials), with the
+    /// caller's credentials: the program never runs outside them. A move the kernel refuses
+    /// is stage CGROUP, naming `extra_cgroup_fds[i]`. NULL with 0: none.
+    pub extra_cgroup_fds: *const i32,
+    pub extra_cgroup_fds_len: usize,
+    /// Since 1.1: the session keyring. NULL keeps the caller's (which a program in a container
+    /// could then reach); "" gives the process a new anonymous one; a name joins the keyring of
+    /// that name the process may search, or creates it (KEYCTL_JOIN_SESSION_KEYRING, as `runc
+    /// exec` joins `_ses.ID`). Joined after the namespaces (a name is looked up in the user
+    /// namespace the process ends up in) and before the credentials change; a refusal is
+    /// stage CREDENTIALS, naming the keyring.
+    pub session_keyring: *const c_char,
 }
 
 /// Since 1.1: a scheduling policy and its parameters, as `sched_setattr(2)` and the OCI
