@@ -68,6 +68,7 @@ const (
 	Flag2Personality        = C.SPROUT_EXEC2_PERSONALITY
 	Flag2RootFD             = C.SPROUT_EXEC2_ROOT_FD
 	Flag2Ptrace             = C.SPROUT_EXEC2_PTRACE
+	Flag2NoDefaultPath      = C.SPROUT_EXEC2_NO_DEFAULT_PATH
 )
 
 // The values of enum sprout_stage.
@@ -128,6 +129,10 @@ type Spec struct {
 	RootDir     string // "": none
 	Hostname    string // "": none
 	Domainname  string // "": none
+	// For starting in a running container (ABI 1.1): more cgroup directories (v1 ones on a
+	// hybrid host), and the session keyring (nil: the caller's; "": a new anonymous one).
+	ExtraCgroupFDs []int32
+	SessionKeyring *string
 }
 
 // Sched is struct sprout_sched.
@@ -281,6 +286,10 @@ func measure(s *Spec) uintptr {
 		n += roundUp(C.sizeof_sprout_sched)
 	}
 	n += roundUp(uintptr(len(s.CPUSet)) * 8)
+	n += roundUp(uintptr(len(s.ExtraCgroupFDs)) * 4)
+	if s.SessionKeyring != nil {
+		n += roundUp(uintptr(len(*s.SessionKeyring)) + 1)
+	}
 	return n
 }
 
@@ -390,6 +399,13 @@ func fill11(a *arena, args *C.sprout_exec_args, s *Spec) {
 	}
 	if s.Domainname != "" {
 		args.domainname = a.str(s.Domainname)
+	}
+	if len(s.ExtraCgroupFDs) > 0 {
+		args.extra_cgroup_fds = (*C.int32_t)(unsafe.Pointer(array(a, s.ExtraCgroupFDs)))
+		args.extra_cgroup_fds_len = C.size_t(len(s.ExtraCgroupFDs))
+	}
+	if s.SessionKeyring != nil {
+		args.session_keyring = a.str(*s.SessionKeyring)
 	}
 }
 
