@@ -144,6 +144,9 @@ class ExecArgs(_c.Structure):
         ("root_directory", _c.c_char_p),
         ("hostname", _c.c_char_p),
         ("domainname", _c.c_char_p),
+        ("extra_cgroup_fds", _c.POINTER(_c.c_int32)),
+        ("extra_cgroup_fds_len", _c.c_size_t),
+        ("session_keyring", _c.c_char_p),
     ]
 
     def __init__(self):
