@@ -518,7 +518,9 @@ fn sprout_exec_matches_crun_exec() {
         "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}],
     }});
     let container = Container::start_with("crun", "crun", seccomp);
-    for (case, process) in cases() {
+    // crun 1.8's own terminal relay mixes "\e[0m" into the output and loses bytes of it when
+    // the program ends at once (seen here under load): the terminal case is runc's only.
+    for (case, process) in cases().into_iter().filter(|(case, _)| *case != "terminal") {
         let (crun, sprout) = both(&container, case, &process);
         assert_same(&format!("crun {case}"), &crun, &sprout);
     }
