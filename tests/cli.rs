@@ -510,4 +510,84 @@ fn exec_joins_the_targets_namespaces_that_differ_or_those_asked() {
         .map(|e| String::from_utf8_lossy(e).into_owned())
         .collect();
     assert_eq!(values(&all, "env"), theirs);
+
+#[test]
+fn abi_1_1_flags_reach_the_process() {
+    let p = probe();
+    let out = sprout(&[
+        "run",
+        "--pgroup",
+        "new",
+        "--sigmask",
+        "USR1,TERM",
+        "--oom-score-adj",
+        "321",
+        "--nice",
+        "5",
+        "--cpus",
+        "0",
+        "--personality",
+        "addr-no-randomize",
+        "--unshare",
+        "uts",
+        "--hostname",
+        "sprout-box",
+        "--ioprio",
+        "idle",
+        "--",
+        &p,
+        "report",
+        "cat",
+        "/proc/self/oom_score_adj",
+        "cat",
+        "/proc/self/personality",
+        "cat",
+        "/proc/sys/kernel/hostname",
+        "cat",
+        "/proc/self/stat",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert_eq!(values(&report, "pgid"), values(&report, "pid"));
+    assert_eq!(status_value(&report, "SigBlk"), "0000000000004200");
+    assert_eq!(status_value(&report, "Cpus_allowed_list"), "0");
+    let cat = values(&report, "cat");
+    assert_eq!(&cat[..3], ["321", "00040000", "sprout-box"]);
+    let stat = cat[3].rsplit(')').next().unwrap();
+    assert_eq!(stat.split_whitespace().nth(16), Some("5"), "nice in {stat}");
+
+    // --keep-umask: the program gets sprout's umask, whatever it is.
+    // SAFETY: umask only swaps this process's mask; it is put back right after the spawn.
+    let old = unsafe { libc::umask(0o027) };
+    let keep = sprout(&["run", "--keep-umask", "--", &p, "report"]);
+    // SAFETY: as above.
+    unsafe { libc::umask(old) };
+    assert_eq!(values(&text(&keep.stdout), "umask"), ["0027"]);
+
+    // --ptrace: stopped before its first instruction, left stopped for a debugger.
+    use std::io::BufRead;
+    let mut child = Command::new(SPROUT)
+        .args(["run", "--ptrace", "--", &p, "exit", "7"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line
+        .strip_prefix("sprout: pid ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    assert_eq!(
+        state.rsplit(')').next().unwrap().split_whitespace().next(),
+        Some("T")
+    );
+    // SAFETY: kill on the program sprout started for this test, still unreaped (its parent,
+    // sprout, waits for it).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(7));
 }

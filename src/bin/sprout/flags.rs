@@ -8,8 +8,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use sprout::{Capabilities, Credentials, Namespace, Program, Spec, Terminal};
+use sprout::{Capabilities, Credentials, Namespace, Program, Root, Spec, Terminal};
 
+use crate::attrs;
 use crate::names::{self, CapSet};
 use crate::oci;
 use crate::status::{Outcome, refuse};
@@ -33,6 +34,10 @@ pub struct ProcessFlags {
     /// Working directory of the program [default: /].
     #[arg(long, value_name = "DIR", help_heading = "Program")]
     pub cwd: Option<String>,
+    /// The program's root directory (chroot), after the namespace joins; --cwd is then
+    /// inside it.
+    #[arg(long, value_name = "DIR", help_heading = "Program")]
+    pub chroot: Option<String>,
     /// Run this open file instead of looking PROG up (PROG is then only argv[0]).
     #[arg(long, value_name = "FD", help_heading = "Program")]
     pub exec_fd: Option<i32>,
@@ -75,6 +80,9 @@ pub struct ProcessFlags {
     /// The program's umask, in octal [default: 022].
     #[arg(long, value_name = "MASK", help_heading = "Limits and security")]
     pub umask: Option<String>,
+    /// Keep sprout's own umask, read without a race (not 022, not --umask).
+    #[arg(long, conflicts_with = "umask", help_heading = "Limits and security")]
+    pub keep_umask: bool,
     /// Set no_new_privs: execve grants nothing from then on (setuid bits, file caps).
     #[arg(long, help_heading = "Limits and security")]
     pub no_new_privs: bool,
@@ -111,6 +119,56 @@ pub struct ProcessFlags {
     /// (hybrid hosts; repeat the flag) before anything else runs.
     #[arg(long, value_name = "DIR", help_heading = "Namespaces and cgroups")]
     pub cgroup: Vec<PathBuf>,
+
+    /// Process group: `new` (the program leads a new one) or the id of a group to join in
+    /// sprout's session.
+    #[arg(long, value_name = "new|PGID", help_heading = "Process")]
+    pub pgroup: Option<String>,
+    /// The signals blocked when the program starts (its signal mask): SIG,SIG,...
+    #[arg(long, value_name = "SIG,...", help_heading = "Process")]
+    pub sigmask: Option<String>,
+    /// Signals sprout ignores stay ignored in the program (execve's own rule); caught ones go
+    /// back to SIG_DFL all the same. By default every signal is at SIG_DFL.
+    #[arg(long, help_heading = "Process")]
+    pub keep_ignored_signals: bool,
+    /// The personality, as setarch names it: linux32, addr-no-randomize, ... (comma-joined).
+    #[arg(long, value_name = "NAME", help_heading = "Process")]
+    pub personality: Option<String>,
+    /// Stop the program before its first instruction (PTRACE_TRACEME) and leave it stopped
+    /// (SIGSTOP) for a debugger to attach; sprout prints its pid and waits for it.
+    #[arg(long, help_heading = "Process")]
+    pub ptrace: bool,
+    /// oom_score_adj, -1000 to 1000 (as choom -n).
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        help_heading = "Scheduling"
+    )]
+    pub oom_score_adj: Option<i32>,
+    /// Nice value, -20 to 19 (as nice -n).
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        help_heading = "Scheduling"
+    )]
+    pub nice: Option<i32>,
+    /// Scheduling policy and priority, as chrt: other, batch, idle, fifo:PRIO, rr:PRIO.
+    #[arg(long, value_name = "POLICY[:PRIORITY]", help_heading = "Scheduling")]
+    pub sched: Option<String>,
+    /// I/O class and level, as ionice: realtime[:0-7], best-effort[:0-7], idle.
+    #[arg(long, value_name = "CLASS[:LEVEL]", help_heading = "Scheduling")]
+    pub ioprio: Option<String>,
+    /// CPUs the program may run on, as taskset -c: 0-3,6,8-15:2.
+    #[arg(long, value_name = "LIST", help_heading = "Scheduling")]
+    pub cpus: Option<String>,
+    /// Hostname of the new UTS namespace (with --unshare uts).
+    #[arg(long, value_name = "NAME", help_heading = "Namespaces and cgroups")]
+    pub hostname: Option<String>,
+    /// NIS domain name of the new UTS namespace (with --unshare uts).
+    #[arg(long, value_name = "NAME", help_heading = "Namespaces and cgroups")]
+    pub domainname: Option<String>,
 
     /// Signal the process gets when sprout's thread that started it dies.
     #[arg(long, value_name = "SIG", help_heading = "Process")]
@@ -226,6 +284,7 @@ impl ProcessFlags {
         if let Some(name) = &self.session_keyring {
             spec.session_keyring = Some(cstring(name, "--session-keyring")?);
         }
+        self.attributes(&mut spec)?;
         self.stdio(&mut spec)?;
         if self.tty {
             tty = Some(tty.flatten());
@@ -401,6 +460,52 @@ impl ProcessFlags {
             }
             held.push(file);
         }
+        Ok(())
+    }
+
+    /// The properties of ABI 1.1, by the names of setsid, chrt, ionice, taskset, choom and
+    /// setarch.
+    fn attributes(&self, spec: &mut Spec) -> Outcome<()> {
+        if let Some(text) = &self.pgroup {
+            spec.process_group = Some(attrs::pgroup(text)?);
+        }
+        if let Some(text) = &self.sigmask {
+            spec.signal_mask = attrs::signal_set(text)?;
+        }
+        spec.keep_ignored_signals |= self.keep_ignored_signals;
+        spec.keep_umask |= self.keep_umask;
+        if let Some(adj) = self.oom_score_adj {
+            spec.oom_score_adj = Some(adj);
+        }
+        if self.sched.is_some() || self.nice.is_some() {
+            let mut scheduler = match &self.sched {
+                Some(text) => attrs::sched(text)?,
+                None => spec.scheduler.unwrap_or_default(),
+            };
+            if let Some(nice) = self.nice {
+                scheduler.nice = nice;
+            }
+            spec.scheduler = Some(scheduler);
+        }
+        if let Some(text) = &self.ioprio {
+            spec.io_priority = Some(attrs::ioprio(text)?);
+        }
+        if let Some(text) = &self.cpus {
+            spec.cpu_affinity = attrs::cpus(text)?;
+        }
+        if let Some(text) = &self.personality {
+            spec.personality = Some(attrs::personality(text)?);
+        }
+        if let Some(name) = &self.hostname {
+            spec.hostname = Some(cstring(name, "--hostname")?);
+        }
+        if let Some(name) = &self.domainname {
+            spec.domainname = Some(cstring(name, "--domainname")?);
+        }
+        if let Some(dir) = &self.chroot {
+            spec.root = Some(Root::Path(cstring(dir, "--chroot")?));
+        }
+        spec.ptrace |= self.ptrace;
         Ok(())
     }
 

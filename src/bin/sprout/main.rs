@@ -6,6 +6,7 @@
 //! signals and relays a terminal until the program ends, `status` decides the exit code.
 #![cfg_attr(not(test), no_main)]
 
+mod attrs;
 mod exec;
 mod flags;
 mod names;
@@ -57,10 +58,15 @@ Examples:
   Limits and security:
     sprout run --rlimit nofile=1024:4096 --rlimit core=0 --umask 077 --no-new-privs -- sh
     sprout run --seccomp filter.bpf --no-new-privs -- ./untrusted
+  Scheduling and process attributes (chrt, ionice, taskset, choom, setarch):
+    sprout run --nice 10 --ioprio idle --cpus 0-1 --oom-score-adj 500 -- make
+    sprout run --sched fifo:10 --pgroup new --sigmask INT -- ./rt-task
+    sprout run --personality addr-no-randomize --ptrace -- ./debuggee
   Namespaces and cgroups:
     sprout run --unshare user,mnt,pid --uid-map 0:100000:65536 --gid-map 0:100000:65536 --uid 0 --gid 0 -- sh
     sprout run --join-ns net=/run/netns/blue -- ip addr
     sprout run --cgroup /sys/fs/cgroup/jobs/build -- make
+    sprout run --unshare uts --hostname box --chroot /srv/root --cwd / -- sh
   Process object (OCI runtime spec), stdio and terminal:
     sprout run --process process.json
     sprout run --tty -- bash

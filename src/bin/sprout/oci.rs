@@ -33,11 +33,11 @@ pub struct Process {
     pub no_new_privileges: Option<bool>,
     pub apparmor_profile: Option<String>,
     pub oom_score_adj: Option<i32>,
-    pub scheduler: Option<Value>,
+    pub scheduler: Option<OciScheduler>,
     pub selinux_label: Option<String>,
-    pub io_priority: Option<Value>,
+    pub io_priority: Option<OciIoPriority>,
     #[serde(rename = "execCPUAffinity")]
-    pub exec_cpu_affinity: Option<Value>,
+    pub exec_cpu_affinity: Option<OciCpuAffinity>,
     /// Keys runc does not know either: ignored, with a warning.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
@@ -74,6 +74,30 @@ pub struct OciRlimit {
     pub kind: String,
     pub hard: u64,
     pub soft: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OciScheduler {
+    pub policy: String,
+    pub nice: Option<i32>,
+    pub priority: Option<i32>,
+    pub flags: Option<Vec<String>>,
+    pub runtime: Option<u64>,
+    pub deadline: Option<u64>,
+    pub period: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OciIoPriority {
+    pub class: String,
+    pub priority: Option<i32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OciCpuAffinity {
+    pub initial: Option<String>,
+    #[serde(rename = "final")]
+    pub last: Option<String>,
 }
 
 /// What the host offers that the mapping depends on.
@@ -294,16 +318,26 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
             format!("--process: selinuxLabel {label:?}: this host has no SELinux")
         });
     }
-    for (name, set) in [
-        ("oomScoreAdj", process.oom_score_adj.is_some()),
-        ("scheduler", process.scheduler.is_some()),
-        ("ioPriority", process.io_priority.is_some()),
-        ("execCPUAffinity", process.exec_cpu_affinity.is_some()),
-    ] {
-        if set {
-            return refuse(format!(
-                "--process: {name} is not supported by this sprout yet"
-            ));
+    spec.oom_score_adj = process.oom_score_adj;
+    if let Some(scheduler) = &process.scheduler {
+        spec.scheduler = Some(oci_scheduler(scheduler)?);
+    }
+    if let Some(io) = &process.io_priority {
+        let class = crate::attrs::io_class(&io.class)
+            .or_else(|_| refuse(format!("--process: ioPriority.class {:?}", io.class)))?;
+        let level = io.priority.unwrap_or(0);
+        spec.io_priority = Some(sprout::spec::IoPriority {
+            class,
+            level: u32::try_from(level)
+                .or_else(|_| refuse(format!("--process: ioPriority.priority {level}")))?,
+        });
+    }
+    if let Some(affinity) = &process.exec_cpu_affinity {
+        // `final` is where the process runs once in the container's cgroup, which sprout's
+        // process is from its first instruction: `initial` has no moment of its own here.
+        if let Some(list) = affinity.last.as_deref().or(affinity.initial.as_deref()) {
+            spec.cpu_affinity = crate::attrs::cpus(list)
+                .or_else(|_| refuse(format!("--process: execCPUAffinity {list:?}")))?;
         }
     }
 
@@ -320,6 +354,36 @@ pub fn to_spec(process: &Process, host: Host) -> Outcome<Mapped> {
         console_size,
         sets_rlimits: process.rlimits.as_ref().is_some_and(|l| !l.is_empty()),
         warnings,
+    })
+}
+
+/// The OCI `scheduler` object: policy and flags by their kernel names.
+fn oci_scheduler(oci: &OciScheduler) -> Outcome<sprout::spec::Scheduler> {
+    let policy = crate::attrs::policy(&oci.policy)
+        .or_else(|_| refuse(format!("--process: scheduler.policy {:?}", oci.policy)))?;
+    let mut flags = 0u64;
+    for name in oci.flags.iter().flatten() {
+        flags |= match name.as_str() {
+            "SCHED_FLAG_RESET_ON_FORK" => 0x01,
+            "SCHED_FLAG_RECLAIM" => 0x02,
+            "SCHED_FLAG_DL_OVERRUN" => 0x04,
+            "SCHED_FLAG_KEEP_POLICY" => 0x08,
+            "SCHED_FLAG_KEEP_PARAMS" => 0x10,
+            "SCHED_FLAG_UTIL_CLAMP_MIN" => 0x20,
+            "SCHED_FLAG_UTIL_CLAMP_MAX" => 0x40,
+            other => return refuse(format!("--process: scheduler.flags: unknown {other:?}")),
+        };
+    }
+    let priority = oci.priority.unwrap_or(0);
+    Ok(sprout::spec::Scheduler {
+        policy,
+        nice: oci.nice.unwrap_or(0),
+        priority: u32::try_from(priority)
+            .or_else(|_| refuse(format!("--process: scheduler.priority {priority}")))?,
+        flags,
+        runtime: oci.runtime.unwrap_or(0),
+        deadline: oci.deadline.unwrap_or(0),
+        period: oci.period.unwrap_or(0),
     })
 }
 
@@ -524,6 +588,34 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("cannot apply AppArmor"));
+    }
+
+    #[test]
+    fn scheduling_fields_map_onto_the_spec() {
+        let mapped = map(r#"{"args":["x"],"cwd":"/","oomScoreAdj":-500,
+                "scheduler":{"policy":"SCHED_DEADLINE","runtime":1000000,"deadline":2000000,
+                  "period":4000000,"flags":["SCHED_FLAG_RESET_ON_FORK"]},
+                "ioPriority":{"class":"IOPRIO_CLASS_BE","priority":6},
+                "execCPUAffinity":{"initial":"0","final":"0-1"}}"#)
+        .unwrap();
+        let spec = mapped.spec;
+        assert_eq!(spec.oom_score_adj, Some(-500));
+        let s = spec.scheduler.unwrap();
+        assert_eq!(
+            (s.policy, s.runtime, s.deadline, s.period, s.flags),
+            (6, 1000000, 2000000, 4000000, 1)
+        );
+        let io = spec.io_priority.unwrap();
+        assert_eq!((io.class, io.level), (2, 6));
+        assert_eq!(spec.cpu_affinity, [0b11]);
+        assert!(
+            refused(r#"{"args":["x"],"cwd":"/","scheduler":{"policy":"SCHED_FAST"}}"#)
+                .contains("scheduler.policy")
+        );
+        assert!(
+            refused(r#"{"args":["x"],"cwd":"/","ioPriority":{"class":"NOPE"}}"#)
+                .contains("ioPriority.class")
+        );
     }
 
     #[test]

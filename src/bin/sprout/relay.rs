@@ -73,6 +73,9 @@ fn forward(launch: Launch, signals: &SignalFd) -> Outcome<u8> {
     let process = sprout::spawn(&launch.spec)?;
     drop(launch.held);
     let pid = process.pid;
+    if launch.spec.ptrace {
+        leave_stopped(pid)?;
+    }
     let pidfd = sprout::pidfd(pid).map_err(|e| spawn_error("pidfd", e))?;
     loop {
         let mut fds = [
@@ -117,6 +120,9 @@ fn with_terminal(
     let raw = RawMode::enter();
     let process = sprout::spawn(&launch.spec)?;
     drop(slave);
+    if launch.spec.ptrace {
+        leave_stopped(process.pid)?;
+    }
     drop(launch.held);
     let tty = process
         .tty
@@ -254,6 +260,30 @@ impl Pump<'_> {
             }
         }
     }
+}
+
+/// `--ptrace`: the program stopped at its exec (SIGTRAP), traced by this thread. Detach and
+/// leave it stopped (SIGSTOP), so that a debugger can attach (one tracer at a time), and say so.
+fn leave_stopped(pid: i32) -> Outcome<()> {
+    let mut status = 0;
+    // SAFETY: waitpid for a stop of our own traced child, into a local; PTRACE_DETACH with
+    // integer arguments.
+    let detached = unsafe {
+        libc::waitpid(pid, &mut status, libc::__WALL) == pid
+            && libc::WIFSTOPPED(status)
+            && libc::ptrace(libc::PTRACE_DETACH, pid, 0, libc::SIGSTOP) == 0
+    };
+    if !detached {
+        return Err(spawn_error(
+            "--ptrace: detaching from the stopped program",
+            Errno::last(),
+        ));
+    }
+    eprintln!(
+        "sprout: pid {pid} is stopped before its first instruction: attach a debugger \
+         (gdb -p {pid}) or send it SIGCONT"
+    );
+    Ok(())
 }
 
 /// The size of sprout's own terminal (stdin's, else stdout's).
