@@ -510,6 +510,7 @@ fn exec_joins_the_targets_namespaces_that_differ_or_those_asked() {
         .map(|e| String::from_utf8_lossy(e).into_owned())
         .collect();
     assert_eq!(values(&all, "env"), theirs);
+}
 
 #[test]
 fn abi_1_1_flags_reach_the_process() {
@@ -581,11 +582,25 @@ fn abi_1_1_flags_reach_the_process() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|pid| pid.parse().ok())
         .unwrap_or_else(|| panic!("{line}"));
-    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    assert_eq!(
-        state.rsplit(')').next().unwrap().split_whitespace().next(),
-        Some("T")
-    );
+    // Stopped: the SIGSTOP sprout left it with takes effect as it resumes from the trap.
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        stat.rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state().as_deref() != Some("T") {
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} is {:?}, not stopped",
+            state()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // SAFETY: kill on the program sprout started for this test, still unreaped (its parent,
     // sprout, waits for it).
     assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
