@@ -70,7 +70,8 @@ pub struct ProcessFlags {
     #[arg(long, value_name = "[SETS=]CAPS", help_heading = "Capabilities")]
     pub cap_drop: Vec<String>,
 
-    /// A resource limit by name: nofile=1024:2048, core=0, stack=8M is not taken (bytes).
+    /// A resource limit by name, in the kernel's units (bytes, not 8M): nofile=1024:2048, core=0,
+    /// stack=8388608:unlimited.
     #[arg(
         long,
         value_name = "RES=SOFT[:HARD]",
