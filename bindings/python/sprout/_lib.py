@@ -7,6 +7,7 @@ program that prints the header's sizeof/offsetof and fails when a field differs 
 
 import ctypes
 import ctypes.util
+import errno
 import os
 
 _c = ctypes
@@ -21,6 +22,18 @@ EXEC_NO_NEW_PRIVS = 1 << 0
 EXEC_INHERIT_ENV = 1 << 1
 EXEC_NO_TTY = 1 << 2
 EXEC_NEW_SESSION = 1 << 3
+
+# `enum sprout_stage` values the binding itself uses.
+STAGE_EXEC = 13
+
+# Since ABI 1.1: `SPROUT_EXEC2_*` bits of `sprout_exec_args.flags2`.
+EXEC2_SETPGROUP = 1 << 0
+EXEC2_KEEP_IGNORED_SIGNALS = 1 << 1
+EXEC2_KEEP_UMASK = 1 << 2
+EXEC2_OOM_SCORE_ADJ = 1 << 3
+EXEC2_PERSONALITY = 1 << 4
+EXEC2_ROOT_FD = 1 << 5
+EXEC2_PTRACE = 1 << 6
 
 # `CLONE_NEW*` values of `sprout_namespace.type`, by the name `unshare(1)` and
 # /proc/PID/ns use.
@@ -90,7 +103,7 @@ class SockFilter(_c.Structure):
 
 
 class Sched(_c.Structure):
-    """`sprout_sched` (ABI 1.1): a scheduling policy and its parameters."""
+    """Since ABI 1.1: a scheduling policy and its parameters (sched_setattr)."""
 
     _fields_ = [
         ("policy", _c.c_uint32),
@@ -128,7 +141,7 @@ class ExecArgs(_c.Structure):
         ("seccomp_filter_len", _c.c_size_t),
         ("parent_death_signal", _c.c_int32),
         ("container_id", _c.c_char_p),
-        # ABI 1.1: each unset when zero.
+        # ABI 1.1
         ("flags2", _c.c_uint64),
         ("pgid", _c.c_int32),
         ("oom_score_adj", _c.c_int32),
@@ -185,8 +198,8 @@ STRUCTS = {
     "sprout_rlimit": Rlimit,
     "sprout_namespace": Namespace,
     "sprout_id_map": IdMap,
-    "sprout_exec_args": ExecArgs,
     "sprout_sched": Sched,
+    "sprout_exec_args": ExecArgs,
     "sprout_process": Process,
     "sprout_error": Error,
     "sock_filter": SockFilter,
@@ -228,6 +241,14 @@ _PROTOTYPES = {
 }
 
 
+# Since ABI 1.1; a 1.0 library lacks them.
+_PROTOTYPES_1_1 = {
+    "sprout_abi_minor": (_c.c_uint32, []),
+    "sprout_exec_args_size": (_c.c_size_t, []),
+    "sprout_exec_flags2_known": (_c.c_uint64, []),
+}
+
+
 def load():
     """Loads the library: $SPROUT_LIBRARY (a path) when it is set, else what
     ctypes.util.find_library("sprout") finds, else libsprout.so.1 through the loader's own
@@ -265,6 +286,11 @@ def load():
             f = getattr(loaded, function)
             f.restype = restype
             f.argtypes = argtypes
+        for function, (restype, argtypes) in _PROTOTYPES_1_1.items():
+            if hasattr(loaded, function):
+                f = getattr(loaded, function)
+                f.restype = restype
+                f.argtypes = argtypes
         return loaded
     if named:
         tried.append(skipped)
@@ -277,3 +303,17 @@ def load():
 
 
 lib = load()
+
+#: The minor ABI version of the loaded library: 0 for a 1.0 library, which knows none of
+#: the fields and flags marked "ABI 1.1" (setting one is E2BIG from it).
+ABI_MINOR = lib.sprout_abi_minor() if hasattr(lib, "sprout_abi_minor") else 0
+
+
+def require_minor(minor, what):
+    """An error for a feature the loaded library is too old for."""
+    if ABI_MINOR < minor:
+        raise OSError(
+            errno.ENOTSUP,
+            f"{what} needs libsprout ABI 1.{minor}; the loaded library is 1.{ABI_MINOR} "
+            f"({lib._name})",
+        )
