@@ -1,6 +1,8 @@
 //! The Python binding (bindings/python) against the installed library: `pip install` of the
 //! package into a fresh virtual environment with no package index (the install must need
-//! none), then its pytest tests (the layout check against the installed header included).
+//! none), then its pytest tests (the layout check against the installed header included), and
+//! CPython's own test_subprocess with subprocess routed through sprout, whose counts the
+//! README states.
 //!
 //! Python 3 with pip, and pytest, are required: without them the test fails, unless
 //! SPROUT_TESTS_ALLOW_SKIP=1 (`.ci/run` installs pytest).
@@ -103,4 +105,48 @@ fn python_binding_installs_without_an_index_and_passes_its_tests() {
             "Python binding tests were skipped (set SPROUT_TESTS_ALLOW_SKIP=1 to allow): {out}"
         );
     }
+}
+
+/// The "N passed, M failed, K skipped" line the README states for the CPython suite.
+fn readme_cpython_counts() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let marker = "CPython's test_subprocess through sprout: ";
+    let line = readme
+        .lines()
+        .find_map(|l| l.split(marker).nth(1))
+        .unwrap_or_else(|| panic!("README.md has no line with {marker:?}"));
+    line.trim_matches(|c: char| c == '`' || c == '.' || c.is_whitespace())
+        .split('`')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn cpython_subprocess_tests_pass_through_sprout_with_the_counts_the_readme_gives() {
+    if !python_has(
+        "import test.test_subprocess",
+        "no CPython test package (test.test_subprocess)",
+    ) {
+        return;
+    }
+    let output = python(&[root()
+        .join("bindings/python/tests/cpython_subprocess.py")
+        .to_str()
+        .unwrap()])
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let counts = stdout.lines().last().unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "CPython's test_subprocess through sprout failed ({counts}):\n{stdout}\n{stderr}"
+    );
+    print!("{stdout}");
+    assert_eq!(
+        counts,
+        readme_cpython_counts(),
+        "the counts changed: update README.md (Python binding)\n{stdout}"
+    );
 }

@@ -48,6 +48,9 @@ readme_examples! {
     c_quick_start after install => lists_root_directory,
     c_from_clone => lists_root_directory,
     go_quick_start => |out| assert!(out.stdout.ends_with("64\nNoNewPrivs:\t1\n"), "{}", out.stdout),
+    python_quick_start after install => |out| assert_eq!(
+        out.stdout, "64\nNoNewPrivs:\t1\n32\nvia sprout\n"
+    ),
     cli_sandbox => |out| assert_eq!(out.stdout, "64\n0077\n/tmp\nNoNewPrivs:\t1\n"),
     cli_nobody => |out| assert_eq!(out.stdout, "65534\nCapBnd:\t0000000000000000\n"),
     cli_one_capability => |out| assert_eq!(out.stdout, "CapEff:\t0000000000000400\n"),

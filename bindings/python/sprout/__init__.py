@@ -11,10 +11,14 @@ ctypes.util.find_library("sprout") finds, else as libsprout.so.1.
 """
 
 from ._lib import lib as _library
+from .popen import Popen, patch_subprocess, unpatch_subprocess
 from ._spawn import Process, Tty, list_processes, openpty, signal_container, spawn
 
 __all__ = [
     "spawn",
+    "Popen",
+    "patch_subprocess",
+    "unpatch_subprocess",
     "Process",
     "Tty",
     "openpty",

@@ -38,16 +38,41 @@ def returncode_of(status):
     return os.waitstatus_to_exitcode(status)
 
 
-def build(
-    args,
+#: The keywords of spawn that subprocess.Popen has no equivalent for; sprout.Popen takes
+#: them too.
+SANDBOX_KEYWORDS = (
+    "capabilities",
+    "rlimits",
+    "no_new_privs",
+    "seccomp",
+    "namespaces",
+    "uid_map",
+    "gid_map",
+    "cgroup",
+    "pdeathsig",
+    "container_id",
+)
+
+
+def credentials(spec, user, group, extra_groups):
+    """Sets the ids as subprocess does: any of them given sets all three, one not given
+    being the caller's (effective uid, effective gid, os.getgroups())."""
+    if user is None and group is None and extra_groups is None:
+        return
+    uid = os.geteuid() if user is None else _spec.uid_of(user)
+    gid = os.getegid() if group is None else _spec.gid_of(group)
+    if extra_groups is None:
+        groups = os.getgroups()
+    else:
+        if isinstance(extra_groups, (str, bytes)):
+            raise TypeError("extra_groups: expected an iterable of groups, not a string")
+        groups = [_spec.gid_of(g, "extra_groups") for g in extra_groups]
+    spec.set_credentials(uid, gid, groups)
+
+
+def sandbox(
+    spec,
     *,
-    executable=None,
-    env=None,
-    cwd=None,
-    user=None,
-    group=None,
-    extra_groups=None,
-    umask=None,
     capabilities=None,
     rlimits=None,
     no_new_privs=False,
@@ -58,30 +83,9 @@ def build(
     cgroup=None,
     pdeathsig=None,
     container_id=None,
-    start_new_session=False,
-    no_tty=False,
 ):
-    """The Spec of a spawn's keywords (see `spawn`); every check happens here."""
-    spec = _spec.Spec(args, executable, env)
+    """Sets the SANDBOX_KEYWORDS of a spec (see `spawn`); closes what it opened on error."""
     try:
-        if cwd is not None:
-            spec.set_cwd(cwd)
-        if user is not None or group is not None or extra_groups is not None:
-            uid = os.geteuid() if user is None else _spec.uid_of(user)
-            gid = os.getegid() if group is None else _spec.gid_of(group)
-            if extra_groups is None:
-                groups = os.getgroups()
-            else:
-                if isinstance(extra_groups, (str, bytes)):
-                    raise TypeError("extra_groups: expected an iterable of groups, not a string")
-                groups = [_spec.gid_of(g, "extra_groups") for g in extra_groups]
-            spec.set_credentials(uid, gid, groups)
-        if umask is not None:
-            if not _spec._is_int(umask):
-                raise TypeError(f"umask: expected an int, not {type(umask).__name__}")
-            if not 0 <= umask <= 0o777:
-                raise ValueError(f"umask: {umask:#o} is not a umask")
-            spec.c.umask = umask
         if capabilities is not None:
             spec.set_capabilities(capabilities)
         if rlimits is not None:
@@ -98,10 +102,6 @@ def build(
             if not isinstance(container_id, str):
                 raise TypeError(f"container_id: expected a str, not {type(container_id).__name__}")
             spec.c.container_id = spec.keep_bytes(_spec.fsencode(container_id, "container_id"))
-        if start_new_session:
-            spec.c.flags |= _lib.EXEC_NEW_SESSION
-        if no_tty:
-            spec.c.flags |= _lib.EXEC_NO_TTY
         # Last: these open fds for paths, which close() releases.
         if namespaces is not None:
             spec.set_namespaces(namespaces)
@@ -110,6 +110,65 @@ def build(
     except BaseException:
         spec.close()
         raise
+
+
+def build(
+    args,
+    *,
+    executable=None,
+    env=None,
+    cwd=None,
+    user=None,
+    group=None,
+    extra_groups=None,
+    umask=None,
+    start_new_session=False,
+    no_tty=False,
+    process_group=None,
+    sigmask=None,
+    keep_ignored_signals=False,
+    sigdefault=None,
+    **sandbox_keywords,
+):
+    """The Spec of a spawn's keywords (see `spawn`); every check happens here."""
+    if isinstance(args, (str, bytes, os.PathLike)):
+        args = [args]
+    spec = _spec.Spec(list(args), executable, None if env is None else _spec.environment(env))
+    if cwd is not None:
+        spec.set_cwd(cwd)
+    credentials(spec, user, group, extra_groups)
+    if umask == -1:
+        _lib.require_minor(1, "umask=-1 (the caller's umask)")
+        spec.c.flags2 |= _lib.EXEC2_KEEP_UMASK
+    elif umask is not None:
+        if not _spec._is_int(umask):
+            raise TypeError(f"umask: expected an int, not {type(umask).__name__}")
+        if not 0 <= umask <= 0o777:
+            raise ValueError(f"umask: {umask:#o} is not a umask")
+        spec.c.umask = umask
+    if process_group is not None:
+        if not _spec._is_int(process_group):
+            raise TypeError(f"process_group: expected an int, not {type(process_group).__name__}")
+        if process_group < 0:
+            raise ValueError(f"process_group: {process_group} is not a process group")
+        _lib.require_minor(1, "process_group")
+        spec.c.flags2 |= _lib.EXEC2_SETPGROUP
+        spec.c.pgid = process_group
+    if sigmask is not None:
+        _lib.require_minor(1, "sigmask")
+        spec.c.sigmask = _spec.signal_set(sigmask, "sigmask")
+    if keep_ignored_signals:
+        _lib.require_minor(1, "keep_ignored_signals")
+        spec.c.flags2 |= _lib.EXEC2_KEEP_IGNORED_SIGNALS
+    if sigdefault is not None:
+        if not keep_ignored_signals:
+            raise ValueError("sigdefault: only with keep_ignored_signals=True")
+        spec.c.sigdefault = _spec.signal_set(sigdefault, "sigdefault")
+    if start_new_session:
+        spec.c.flags |= _lib.EXEC_NEW_SESSION
+    if no_tty:
+        spec.c.flags |= _lib.EXEC_NO_TTY
+    sandbox(spec, **sandbox_keywords)
     return spec
 
 
@@ -153,7 +212,11 @@ def spawn(args, *, fds=(0, 1, 2), **keywords):
       cwd            working directory; None: "/"
       user, group    name or id; extra_groups: names or ids. Any of them sets all three:
                      one not given is the caller's (effective uid/gid, os.getgroups())
-      umask          int; None: 0o022
+      umask          int; None: 0o022; -1: the caller's (ABI 1.1)
+      process_group  0: a new group led by the process; N: join group N (ABI 1.1)
+      sigmask        signals the program starts with blocked; None: none (ABI 1.1)
+      keep_ignored_signals  signals the caller ignores stay ignored (else every signal
+                     starts at SIG_DFL), except those of `sigdefault` (ABI 1.1)
       capabilities   {"effective"|"permitted"|"inheritable"|"bounding"|"ambient": caps},
                      or one iterable of caps for all five; a cap is "CAP_NET_BIND_SERVICE"
                      (any case, CAP_ optional) or its number

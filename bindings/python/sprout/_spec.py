@@ -243,6 +243,16 @@ def signal_number(sig, what):
     return int(sig)
 
 
+def signal_set(signals, what):
+    """The 64-bit set of `signals` (bit n-1 is signal n, as /proc/PID/status shows)."""
+    if _is_int(signals):
+        raise TypeError(f"{what}: expected an iterable of signals, not {signals!r}")
+    bits = 0
+    for sig in signals:
+        bits |= 1 << (signal_number(sig, what) - 1)
+    return bits
+
+
 def check_fd(fd, what):
     if not _is_int(fd):
         raise TypeError(f"{what}: expected an fd (int), not {type(fd).__name__}")
@@ -253,31 +263,25 @@ def check_fd(fd, what):
 
 class Spec:
     """A `sprout_exec_args` and what it points to; fds the spawn opened itself (a cgroup or
-    namespace given by path) are closed by `close()`."""
+    namespace given by path) are closed by `close()`.
 
-    def __init__(self, args, executable=None, env=None):
+    `argv`: str, bytes or path-likes; `filename`: the program to run instead of argv[0];
+    `envv`: `KEY=VALUE` bytes, or None for the caller's environment."""
+
+    def __init__(self, argv, filename=None, envv=None):
         self.c = _lib.ExecArgs()
         self._keep = []
         self._opened = []
-        if isinstance(args, (str, bytes, os.PathLike)):
-            args = [args]
-        else:
-            args = list(args)
-        if not args:
+        if not argv:
             raise ValueError("args: at least the program's name (argv[0]) is needed")
-        argv = c_strings(args, "args")
-        self._keep.append(argv)
-        self.c.argv = argv
-        self.program = args[0]
-        if executable is not None:
-            self.program = executable
-            self.c.filename = self.keep_bytes(fsencode(executable, "executable"))
-        if env is None:
+        self.c.argv = self.keep(c_strings(argv, "args"))
+        self.program = argv[0] if filename is None else filename
+        if filename is not None:
+            self.c.filename = self.keep_bytes(fsencode(filename, "executable"))
+        if envv is None:
             self.c.flags |= _lib.EXEC_INHERIT_ENV
         else:
-            envv = c_strings(environment(env), "env")
-            self._keep.append(envv)
-            self.c.envv = envv
+            self.c.envv = self.keep(c_strings(envv, "env"))
         self.cwd = None
         self.cgroup = None
 

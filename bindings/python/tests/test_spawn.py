@@ -262,6 +262,9 @@ def test_what_the_library_refuses_names_its_stage():
         (dict(fds=(0, "1")), TypeError),
         (dict(fds=(0, -2)), ValueError),
         (dict(cgroup=1.0), TypeError),
+        (dict(process_group=-1), ValueError),
+        (dict(sigmask=[0]), ValueError),
+        (dict(sigdefault=[signal.SIGPIPE]), ValueError),
     ],
 )
 def test_bad_arguments_raise_before_anything_starts(keywords, error):
@@ -334,3 +337,23 @@ def test_a_pseudo_terminal_becomes_the_controlling_terminal(probe):
         assert process.wait(timeout=30) == -signal.SIGKILL
     finally:
         os.close(master)
+
+
+def test_abi_1_1_process_group_sigmask_kept_ignored_signals_and_umask(probe):
+    got, _ = report(probe, process_group=0, sigmask=[signal.SIGUSR2], umask=0o011)
+    assert got["pgid"] == got["pid"]
+    assert status_field(got, "SigBlk") == f"{1 << (signal.SIGUSR2 - 1):016x}"
+    assert got["umask"] == ["0011"]
+    old_umask = os.umask(0o027)
+    old_handler = signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    try:
+        got, _ = report(probe, umask=-1, keep_ignored_signals=True, sigdefault=[signal.SIGPIPE])
+        ignored = (1 << (signal.SIGUSR1 - 1)) | (1 << (signal.SIGXFSZ - 1))  # Python ignores SIGXFSZ
+        assert status_field(got, "SigIgn") == f"{ignored:016x}"
+        assert got["umask"] == ["0027"]
+        got, _ = report(probe)
+        assert status_field(got, "SigIgn") == f"{0:016x}"
+        assert got["pgid"] == [str(os.getpgrp())]
+    finally:
+        os.umask(old_umask)
+        signal.signal(signal.SIGUSR1, old_handler)
