@@ -233,9 +233,9 @@ class Popen(subprocess.Popen):
         self._sandbox = {k: keywords.pop(k) for k in _spawn.SANDBOX_KEYWORDS if k in keywords}
         if self._sandbox:
             # Checked before any pipe exists, as Popen checks its own arguments.
-            probe = _spec.Spec([b"x"])
-            _spawn.sandbox(probe, **self._sandbox)
-            probe.close()
+            check = _spec.Spec([b"x"])
+            _spawn.sandbox(check, **self._sandbox)
+            check.close()
         super().__init__(args, *positional, **keywords)
 
     def _execute_child(

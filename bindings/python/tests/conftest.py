@@ -57,3 +57,11 @@ def status_field(report, name):
         if key == name:
             return value.strip()
     raise KeyError(name)
+
+
+# Tracked on the board: ABI 1.1 declares the process group, and abi11's next piece applies
+# it; until then the library refuses it with ENOTSUP ("not applied by this build yet").
+# Remove this mark when it lands.
+pending_process_group = pytest.mark.xfail(
+    raises=OSError, strict=False, reason="ABI 1.1 process group not applied by the library yet"
+)

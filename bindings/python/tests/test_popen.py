@@ -12,7 +12,7 @@ import pytest
 
 import sprout
 import sprout.popen
-from conftest import parse_report, status_field
+from conftest import parse_report, pending_process_group, status_field
 
 
 def probe_report(probe, *extra, popen=sprout.Popen, **keywords):
@@ -76,14 +76,19 @@ def test_fds_close_fds_and_pass_fds(probe):
             os.close(fd)
 
 
-def test_start_new_session_and_process_group(probe):
+def test_start_new_session(probe):
     got, _ = probe_report(probe, start_new_session=True)
     assert got["sid"] == got["pid"] == got["pgid"]
+    got, _ = probe_report(probe)
+    assert got["pgid"] == [str(os.getpgrp())]
+    assert got["sid"] == [str(os.getsid(0))]
+
+
+@pending_process_group
+def test_process_group(probe):
     got, _ = probe_report(probe, process_group=0)
     assert got["pgid"] == got["pid"]
     assert got["sid"] == [str(os.getsid(0))]
-    got, _ = probe_report(probe)
-    assert got["pgid"] == [str(os.getpgrp())]
 
 
 def test_umask_minus_one_keeps_the_callers(probe):
