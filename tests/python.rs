@@ -107,21 +107,41 @@ fn python_binding_installs_without_an_index_and_passes_its_tests() {
     }
 }
 
-/// The "N passed, M failed, K skipped" line the README states for the CPython suite.
-fn readme_cpython_counts() -> String {
+/// The "N passed, M failed, K skipped" the README states after `marker`.
+fn readme_counts(marker: &str) -> String {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let marker = "CPython's test_subprocess through sprout: ";
     let line = readme
         .lines()
         .find_map(|l| l.split(marker).nth(1))
         .unwrap_or_else(|| panic!("README.md has no line with {marker:?}"));
     line.trim_matches(|c: char| c == '`' || c == '.' || c.is_whitespace())
-        .split('`')
-        .next()
-        .unwrap()
         .to_owned()
 }
 
+/// Runs bindings/python/tests/cpython_subprocess.py with `args`; checks that it passes with
+/// the counts the README gives after `marker`.
+fn cpython_suite(args: &[&str], marker: &str) {
+    let script = root().join("bindings/python/tests/cpython_subprocess.py");
+    let mut all = vec![script.to_str().unwrap()];
+    all.extend(args);
+    let output = python(&all).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let counts = stdout.lines().last().unwrap_or_default();
+    assert!(
+        output.status.success(),
+        "CPython's test_subprocess {args:?} failed ({counts}):\n{stdout}\n{stderr}"
+    );
+    print!("{stdout}");
+    assert_eq!(
+        counts,
+        readme_counts(marker),
+        "the counts changed: update README.md (Python quick start)\n{stdout}"
+    );
+}
+
+/// CPython's own test_subprocess, once with the standard library's subprocess patched through
+/// sprout (patch_subprocess), once with subprocess.Popen replaced by sprout.Popen.
 #[test]
 fn cpython_subprocess_tests_pass_through_sprout_with_the_counts_the_readme_gives() {
     if !python_has(
@@ -130,23 +150,12 @@ fn cpython_subprocess_tests_pass_through_sprout_with_the_counts_the_readme_gives
     ) {
         return;
     }
-    let output = python(&[root()
-        .join("bindings/python/tests/cpython_subprocess.py")
-        .to_str()
-        .unwrap()])
-    .output()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let counts = stdout.lines().last().unwrap_or_default();
-    assert!(
-        output.status.success(),
-        "CPython's test_subprocess through sprout failed ({counts}):\n{stdout}\n{stderr}"
+    cpython_suite(
+        &[],
+        "CPython's test_subprocess through patch_subprocess(): ",
     );
-    print!("{stdout}");
-    assert_eq!(
-        counts,
-        readme_cpython_counts(),
-        "the counts changed: update README.md (Python binding)\n{stdout}"
+    cpython_suite(
+        &["--popen"],
+        "CPython's test_subprocess through sprout.Popen: ",
     );
 }

@@ -141,13 +141,13 @@ def build(
         _lib.require_minor(1, "umask=-1 (the caller's umask)")
         spec.c.flags2 |= _lib.EXEC2_KEEP_UMASK
     elif umask is not None:
-        if not _spec._is_int(umask):
+        if not _spec.is_int(umask):
             raise TypeError(f"umask: expected an int, not {type(umask).__name__}")
         if not 0 <= umask <= 0o777:
             raise ValueError(f"umask: {umask:#o} is not a umask")
         spec.c.umask = umask
     if process_group is not None:
-        if not _spec._is_int(process_group):
+        if not _spec.is_int(process_group):
             raise TypeError(f"process_group: expected an int, not {type(process_group).__name__}")
         if process_group < 0:
             raise ValueError(f"process_group: {process_group} is not a process group")
@@ -194,7 +194,7 @@ def _failed_on(spec, err):
         return spec.program
     if stage == b"chdir":
         return spec.cwd
-    if stage == b"cgroup" and not _spec._is_int(spec.cgroup):
+    if stage == b"cgroup" and not _spec.is_int(spec.cgroup):
         return spec.cgroup
     return None
 

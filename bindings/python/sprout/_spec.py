@@ -31,7 +31,7 @@ _RLIM_INFINITY = (1 << 64) - 1
 _UINT32_MAX = (1 << 32) - 1
 
 
-def _is_int(value):
+def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -92,7 +92,7 @@ def gid_of(group, what="group"):
 
 
 def _id(value, what):
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{what}: expected a name (str) or an id (int), not {type(value).__name__}")
     if not 0 <= value < _UINT32_MAX:
         raise ValueError(f"{what}: {value} is not a valid id")
@@ -102,11 +102,11 @@ def _id(value, what):
 def capability_bits(names, what):
     """A 64-bit set of capabilities named "CAP_NET_RAW" (any case, CAP_ optional) or given
     by number."""
-    if isinstance(names, (str, bytes)) or _is_int(names):
+    if isinstance(names, (str, bytes)) or is_int(names):
         raise TypeError(f"{what}: expected an iterable of capabilities, not {names!r}")
     bits = 0
     for cap in names:
-        if _is_int(cap):
+        if is_int(cap):
             number = cap
             if not 0 <= number < 64:
                 raise ValueError(f"{what}: capability {cap} is out of range")
@@ -147,7 +147,7 @@ def capabilities_struct(capabilities):
 def _limit_value(value, what):
     if value is None or value == -1:  # resource.RLIM_INFINITY is -1
         return _RLIM_INFINITY
-    if not _is_int(value):
+    if not is_int(value):
         raise TypeError(f"{what}: expected an int, not {type(value).__name__}")
     if not 0 <= value <= _RLIM_INFINITY:
         raise ValueError(f"{what}: {value} is out of range")
@@ -163,7 +163,7 @@ def rlimits_array(rlimits):
         raise TypeError("rlimits: expected a mapping {resource.RLIMIT_*: (soft, hard)}") from None
     array = (_lib.Rlimit * len(items))()
     for entry, (resource, value) in zip(array, items):
-        if not _is_int(resource):
+        if not is_int(resource):
             raise TypeError(f"rlimits: expected a resource.RLIMIT_* key, not {resource!r}")
         if not 0 <= resource <= _RLIMIT_MAX:
             raise ValueError(f"rlimits: unknown resource {resource}")
@@ -212,7 +212,7 @@ def id_map_array(lines, what):
         except (TypeError, ValueError):
             raise TypeError(f"{what}[{i}]: expected (inside, outside, count), not {line!r}") from None
         for value in (inside, outside, count):
-            if not _is_int(value) or not 0 <= value <= _UINT32_MAX:
+            if not is_int(value) or not 0 <= value <= _UINT32_MAX:
                 raise ValueError(f"{what}[{i}]: {value!r} is not a valid id or count")
         slot.inside, slot.outside, slot.count = inside, outside, count
     return array
@@ -236,7 +236,7 @@ def namespace_items(namespaces):
 
 
 def signal_number(sig, what):
-    if not _is_int(sig):
+    if not is_int(sig):
         raise TypeError(f"{what}: expected a signal number, not {sig!r}")
     if not 0 < sig < signal.NSIG:
         raise ValueError(f"{what}: {sig} is not a signal")
@@ -245,7 +245,7 @@ def signal_number(sig, what):
 
 def signal_set(signals, what):
     """The 64-bit set of `signals` (bit n-1 is signal n, as /proc/PID/status shows)."""
-    if _is_int(signals):
+    if is_int(signals):
         raise TypeError(f"{what}: expected an iterable of signals, not {signals!r}")
     bits = 0
     for sig in signals:
@@ -254,7 +254,7 @@ def signal_set(signals, what):
 
 
 def check_fd(fd, what):
-    if not _is_int(fd):
+    if not is_int(fd):
         raise TypeError(f"{what}: expected an fd (int), not {type(fd).__name__}")
     if fd < 0:
         raise ValueError(f"{what}: {fd} is not an fd")
@@ -344,7 +344,7 @@ class Spec:
         """-1 for None, an fd as given, or an fd this spec opens (and closes) for a path."""
         if target is None:
             return -1
-        if _is_int(target):
+        if is_int(target):
             return check_fd(target, what)
         path = fsencode(target, what)
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | flags)
@@ -362,7 +362,7 @@ def fd_layout(fds):
     it closed."""
     fds = [-1 if fd is None else fd for fd in fds]
     for i, fd in enumerate(fds):
-        if not _is_int(fd):
+        if not is_int(fd):
             raise TypeError(f"fds[{i}]: expected an fd (int) or None, not {type(fd).__name__}")
         if fd < -1:
             raise ValueError(f"fds[{i}]: {fd} is not an fd")

@@ -362,3 +362,17 @@ def test_abi_1_1_sigmask_kept_ignored_signals_and_umask(probe):
     finally:
         os.umask(old_umask)
         signal.signal(signal.SIGUSR1, old_handler)
+
+
+def test_a_process_dropped_without_wait_is_reaped_by_a_later_spawn():
+    process = sprout.spawn(["true"])
+    pid = process.pid
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # it has ended, not reaped
+    del process
+    import gc
+
+    gc.collect()
+    sprout.spawn(["true"]).wait()
+    assert pid not in sprout.list_processes()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
