@@ -112,6 +112,86 @@ def sandbox(
         raise
 
 
+_SCHED_FIELDS = ("policy", "priority", "nice", "flags", "runtime", "deadline", "period")
+_IOPRIO_CLASSES = {"rt": 1, "be": 2, "idle": 3}
+
+
+def properties_1_1(spec, oom_score_adj, scheduler, ioprio, cpus, personality, hostname, domainname, root, ptrace):
+    """The process properties of ABI 1.1 that subprocess has no keyword for (see `spawn`)."""
+    c = spec.c
+    given = [
+        name
+        for name, value in (
+            ("oom_score_adj", oom_score_adj),
+            ("scheduler", scheduler),
+            ("ioprio", ioprio),
+            ("cpus", cpus),
+            ("personality", personality),
+            ("hostname", hostname),
+            ("domainname", domainname),
+            ("root", root),
+        )
+        if value is not None
+    ] + (["ptrace"] if ptrace else [])
+    if not given:
+        return
+    _lib.require_minor(1, ", ".join(given))
+    if oom_score_adj is not None:
+        c.flags2 |= _lib.EXEC2_OOM_SCORE_ADJ
+        c.oom_score_adj = _spec.bounded(oom_score_adj, "oom_score_adj", -1000, 1000)
+    if scheduler is not None:
+        if not hasattr(scheduler, "items"):
+            raise TypeError("scheduler: expected a mapping {'policy': os.SCHED_*, 'priority': N, ...}")
+        sched = _lib.Sched()
+        for key, value in scheduler.items():
+            if key not in _SCHED_FIELDS:
+                raise ValueError(f"scheduler: unknown field {key!r} (expected {', '.join(_SCHED_FIELDS)})")
+            low = -20 if key == "nice" else 0
+            high = 19 if key == "nice" else 2**64 - 1 if key in ("flags", "runtime", "deadline", "period") else 2**32 - 1
+            setattr(sched, key, _spec.bounded(value, f"scheduler[{key!r}]", low, high))
+        c.sched = _c_pointer(spec, sched)
+    if ioprio is not None:
+        try:
+            klass, level = ioprio
+        except (TypeError, ValueError):
+            raise TypeError(f"ioprio: expected (class, level), not {ioprio!r}") from None
+        if isinstance(klass, str):
+            if klass.lower() not in _IOPRIO_CLASSES:
+                raise ValueError(f"ioprio: unknown class {klass!r} (expected rt, be or idle)")
+            klass = _IOPRIO_CLASSES[klass.lower()]
+        c.ioprio_class = _spec.bounded(klass, "ioprio class", 1, 3)
+        c.ioprio_level = _spec.bounded(level, "ioprio level", 0, 7)
+    if cpus is not None:
+        numbers = [_spec.bounded(cpu, "cpus", 0, 2**20) for cpu in cpus]
+        if not numbers:
+            raise ValueError("cpus: empty")
+        words = (ctypes.c_uint64 * (max(numbers) // 64 + 1))()
+        for cpu in numbers:
+            words[cpu // 64] |= 1 << (cpu % 64)
+        c.cpu_set = spec.keep(words)
+        c.cpu_set_len = len(words)
+    if personality is not None:
+        c.flags2 |= _lib.EXEC2_PERSONALITY
+        c.personality = _spec.bounded(personality, "personality", 0, 2**32 - 1)
+    if hostname is not None:
+        c.hostname = spec.keep_bytes(_spec.fsencode(hostname, "hostname"))
+    if domainname is not None:
+        c.domainname = spec.keep_bytes(_spec.fsencode(domainname, "domainname"))
+    if root is not None:
+        spec.root = root
+        if _spec.is_int(root):
+            c.flags2 |= _lib.EXEC2_ROOT_FD
+            c.root_fd = _spec.check_fd(root, "root")
+        else:
+            c.root_directory = spec.keep_bytes(_spec.fsencode(root, "root"))
+    if ptrace:
+        c.flags2 |= _lib.EXEC2_PTRACE
+
+
+def _c_pointer(spec, struct):
+    return ctypes.pointer(spec.keep(struct))
+
+
 def build(
     args,
     *,
@@ -128,6 +208,15 @@ def build(
     sigmask=None,
     keep_ignored_signals=False,
     sigdefault=None,
+    oom_score_adj=None,
+    scheduler=None,
+    ioprio=None,
+    cpus=None,
+    personality=None,
+    hostname=None,
+    domainname=None,
+    root=None,
+    ptrace=False,
     **sandbox_keywords,
 ):
     """The Spec of a spawn's keywords (see `spawn`); every check happens here."""
@@ -164,6 +253,7 @@ def build(
         if not keep_ignored_signals:
             raise ValueError("sigdefault: only with keep_ignored_signals=True")
         spec.c.sigdefault = _spec.signal_set(sigdefault, "sigdefault")
+    properties_1_1(spec, oom_score_adj, scheduler, ioprio, cpus, personality, hostname, domainname, root, ptrace)
     if start_new_session:
         spec.c.flags |= _lib.EXEC_NEW_SESSION
     if no_tty:
@@ -196,6 +286,8 @@ def _failed_on(spec, err):
         return spec.cwd
     if stage == b"cgroup" and not _spec.is_int(spec.cgroup):
         return spec.cgroup
+    if stage == b"chroot" and not _spec.is_int(spec.root):
+        return spec.root
     return None
 
 
@@ -217,6 +309,15 @@ def spawn(args, *, fds=(0, 1, 2), **keywords):
       sigmask        signals the program starts with blocked; None: none (ABI 1.1)
       keep_ignored_signals  signals the caller ignores stay ignored (else every signal
                      starts at SIG_DFL), except those of `sigdefault` (ABI 1.1)
+      oom_score_adj  -1000..1000 (ABI 1.1)
+      scheduler      {"policy": os.SCHED_*, "priority": N, "nice": N, "flags": N,
+                     "runtime"/"deadline"/"period": ns} (ABI 1.1)
+      ioprio         (class, level): class "rt", "be", "idle" (or 1-3), level 0-7 (ABI 1.1)
+      cpus           CPU numbers the process may run on, as os.sched_setaffinity (ABI 1.1)
+      personality    personality(2) value, e.g. 0x0040000 ADDR_NO_RANDOMIZE (ABI 1.1)
+      hostname, domainname  of a new UTS namespace the call creates (ABI 1.1)
+      root           root directory (chroot), a path or a directory fd (ABI 1.1)
+      ptrace         PTRACE_TRACEME: the program stops at its first instruction (ABI 1.1)
       capabilities   {"effective"|"permitted"|"inheritable"|"bounding"|"ambient": caps},
                      or one iterable of caps for all five; a cap is "CAP_NET_BIND_SERVICE"
                      (any case, CAP_ optional) or its number

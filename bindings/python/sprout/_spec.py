@@ -243,6 +243,15 @@ def signal_number(sig, what):
     return int(sig)
 
 
+def bounded(value, what, low, high):
+    """`value`, an int within low..high."""
+    if not is_int(value):
+        raise TypeError(f"{what}: expected an int, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{what}: {value} is not within {low}..{high}")
+    return value
+
+
 def signal_set(signals, what):
     """The 64-bit set of `signals` (bit n-1 is signal n, as /proc/PID/status shows)."""
     if is_int(signals):
@@ -284,6 +293,7 @@ class Spec:
             self.c.envv = self.keep(c_strings(envv, "env"))
         self.cwd = None
         self.cgroup = None
+        self.root = None
 
     def keep_bytes(self, value):
         self._keep.append(value)

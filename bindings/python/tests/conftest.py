@@ -65,3 +65,9 @@ def status_field(report, name):
 pending_process_group = pytest.mark.xfail(
     raises=OSError, strict=False, reason="ABI 1.1 process group not applied by the library yet"
 )
+
+# The other ABI 1.1 properties (oom_score_adj, scheduling, I/O priority, CPU affinity,
+# personality, UTS names, root directory, ptrace): declared, applied by abi11's next piece.
+pending_properties = pytest.mark.xfail(
+    raises=OSError, strict=False, reason="ABI 1.1 property not applied by the library yet"
+)

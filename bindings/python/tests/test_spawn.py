@@ -13,7 +13,7 @@ import time
 import pytest
 
 import sprout
-from conftest import parse_report, pending_process_group, status_field
+from conftest import parse_report, pending_process_group, pending_properties, status_field
 
 
 def report(probe, *extra_commands, fds=None, **keywords):
@@ -265,6 +265,14 @@ def test_what_the_library_refuses_names_its_stage():
         (dict(process_group=-1), ValueError),
         (dict(sigmask=[0]), ValueError),
         (dict(sigdefault=[signal.SIGPIPE]), ValueError),
+        (dict(oom_score_adj=1001), ValueError),
+        (dict(scheduler={"prio": 1}), ValueError),
+        (dict(scheduler=[1]), TypeError),
+        (dict(ioprio=("realtime", 0)), ValueError),
+        (dict(ioprio=(2, 8)), ValueError),
+        (dict(cpus=[]), ValueError),
+        (dict(cpus=[-1]), ValueError),
+        (dict(root=1.5), TypeError),
     ],
 )
 def test_bad_arguments_raise_before_anything_starts(keywords, error):
@@ -376,3 +384,95 @@ def test_a_process_dropped_without_wait_is_reaped_by_a_later_spawn():
     assert pid not in sprout.list_processes()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def started_waiting(probe, **keywords):
+    """The probe, blocked on its stdin until `release()`: its Process and release."""
+    r, w = os.pipe()
+    try:
+        process = sprout.spawn([probe, "wait"], fds=(r, 1, 2), **keywords)
+    finally:
+        os.close(r)
+
+    def release():
+        os.close(w)
+        return process.wait(timeout=60)
+
+    return process, release
+
+
+@pending_properties
+def test_abi_1_1_oom_score_adj_scheduling_affinity_and_personality(probe):
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    process, release = started_waiting(
+        probe,
+        oom_score_adj=500,
+        scheduler={"policy": os.SCHED_BATCH, "nice": 7},
+        ioprio=("idle", 0),
+        cpus=[cpu],
+        personality=0x0040000,  # ADDR_NO_RANDOMIZE
+    )
+    try:
+        with open(f"/proc/{process.pid}/oom_score_adj") as f:
+            assert f.read().strip() == "500"
+        assert os.sched_getscheduler(process.pid) == os.SCHED_BATCH
+        assert os.getpriority(os.PRIO_PROCESS, process.pid) == 7
+        assert os.sched_getaffinity(process.pid) == {cpu}
+        with open(f"/proc/{process.pid}/personality") as f:
+            assert int(f.read(), 16) == 0x0040000
+        ionice = subprocess.run(["ionice", "-p", str(process.pid)], capture_output=True, text=True)
+        assert ionice.stdout.strip() == "idle"
+    finally:
+        assert release() == 0
+
+
+@pending_properties
+def test_abi_1_1_hostname_and_domainname_of_a_new_uts_namespace():
+    r, w = os.pipe()
+    process = sprout.spawn(
+        ["cat", "/proc/sys/kernel/hostname", "/proc/sys/kernel/domainname"],
+        fds=(0, w, 2),
+        namespaces=["uts"],
+        hostname="sprout-host",
+        domainname="sprout-domain",
+    )
+    os.close(w)
+    with os.fdopen(r) as out:
+        assert out.read().split() == ["sprout-host", "sprout-domain"]
+    assert process.wait() == 0
+
+
+@pending_properties
+def test_abi_1_1_root_directory_by_path_and_fd(probe, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "probe").write_bytes(open(probe, "rb").read())
+    (root / "probe").chmod(0o755)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for given in (str(root), fd):
+            r, w = os.pipe()
+            process = sprout.spawn(["/probe", "wait"], fds=(r, 1, 2), root=given)
+            os.close(r)
+            try:
+                assert os.readlink(f"/proc/{process.pid}/root") == str(root)
+            finally:
+                os.close(w)
+                assert process.wait(timeout=60) == 0
+    finally:
+        os.close(fd)
+    with pytest.raises(FileNotFoundError) as e:
+        sprout.spawn(["/probe"], root=tmp_path / "missing")
+    assert e.value.filename == tmp_path / "missing"
+
+
+@pending_properties
+def test_abi_1_1_ptrace_stops_the_program_at_its_first_instruction(probe):
+    process = sprout.spawn([probe, "exit", "0"], ptrace=True)
+    try:
+        with open(f"/proc/{process.pid}/status") as f:
+            status = dict(line.split(":\t", 1) for line in f.read().splitlines())
+        assert status["TracerPid"].strip() == str(threading.get_native_id())
+    finally:
+        process.kill()
+        process.wait(timeout=60)
