@@ -50,6 +50,16 @@ def parse_report(text):
     return report
 
 
+def caller_ignored():
+    """The signals this process ignores (SigIgn of /proc/self/status), as a bit set: what
+    may come from whoever started the tests too."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("SigIgn:"):
+                return int(line.split()[1], 16)
+    raise KeyError("SigIgn")
+
+
 def status_field(report, name):
     """The value of a /proc/self/status line of the probe, e.g. "Uid"."""
     for line in report["status"]:
