@@ -204,3 +204,24 @@ def test_patch_subprocess_routes_the_standard_library_through_sprout_and_unpatch
     assert subprocess._fork_exec is original
     sprout.unpatch_subprocess()  # nothing to undo
     assert subprocess._fork_exec is original
+
+
+def test_asyncio_subprocesses_go_through_sprout_once_patched(monkeypatch):
+    import asyncio
+
+    started = []
+    real = sprout.popen._start_first
+    monkeypatch.setattr(sprout.popen, "_start_first", lambda *a: started.append(real(*a)) or started[-1])
+
+    async def main():
+        p = await asyncio.create_subprocess_exec("sh", "-c", "echo hi; exit 4", stdout=asyncio.subprocess.PIPE)
+        out, _ = await p.communicate()
+        return out, p.returncode, p.pid
+
+    sprout.patch_subprocess()
+    try:
+        out, code, pid = asyncio.run(main())
+    finally:
+        sprout.unpatch_subprocess()
+    assert (out, code) == (b"hi\n", 4)
+    assert started == [pid]
