@@ -66,6 +66,18 @@ TEST(the_version_queries_describe_this_library) {
         (unsigned long long)sprout_exec_flags2_known());
 }
 
+TEST(the_stages_of_1_1_follow_those_of_1_0) {
+  const uint32_t stages[] = {SPROUT_STAGE_SCHED, SPROUT_STAGE_OOM_SCORE_ADJ, SPROUT_STAGE_PERSONALITY,
+                             SPROUT_STAGE_UTS, SPROUT_STAGE_CHROOT, SPROUT_STAGE_PTRACE};
+  const char *names[] = {"sched", "oom_score_adj", "personality", "uts", "chroot", "ptrace"};
+  for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+    CHECK(stages[i] == SPROUT_STAGE_WAIT + 1 + i, "stage %s has value %u", names[i], stages[i]);
+    CHECK(!strcmp(sprout_stage_name(stages[i]), names[i]), "stage %u is named %s", stages[i],
+          sprout_stage_name(stages[i]));
+  }
+  CHECK(!strcmp(sprout_stage_name(SPROUT_STAGE_PTRACE + 1), "unknown"), "stage past the last");
+}
+
 /* A struct of 1.0's size placed right before an inaccessible page: the library must read no
  * byte past `size` (the fault would end this test). */
 TEST(a_1_0_sized_struct_is_read_up_to_its_size_only) {
@@ -180,6 +192,7 @@ int main(void) {
   RUN(the_macro_zeroes_and_sizes_the_struct_this_header_declares);
   RUN(the_exported_function_initialises_only_the_1_0_struct);
   RUN(the_version_queries_describe_this_library);
+  RUN(the_stages_of_1_1_follow_those_of_1_0);
   RUN(a_1_0_sized_struct_is_read_up_to_its_size_only);
   RUN(fields_past_size_are_not_read);
   RUN(sizes_are_read_up_to_their_end_and_unknown_tails_are_e2big);

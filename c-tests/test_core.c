@@ -40,7 +40,8 @@ TEST(abi_version_version_and_stage_names) {
     CHECK(name && !strcmp(name, names[i]), "stage %zu is named \"%s\", not \"%s\"", i,
           name ? name : "(null)", names[i]);
   }
-  CHECK(!strcmp(sprout_stage_name(SPROUT_STAGE_WAIT + 1), "unknown"), "stage past the last");
+  /* Later ABI versions append stages (1.1 did): a number past any of them is unknown. */
+  CHECK(!strcmp(sprout_stage_name(1000), "unknown"), "stage 1000");
   CHECK(!strcmp(sprout_stage_name(UINT32_MAX), "unknown"), "stage UINT32_MAX");
 }
 

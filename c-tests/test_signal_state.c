@@ -148,14 +148,20 @@ TEST(a_refused_disposition_fails_the_spawn_naming_the_signal) {
   sprout_exec_args a;
   sprout_exec_args_init(&a);
   a.flags2 = SPROUT_EXEC2_KEEP_IGNORED_SIGNALS;
+  a.sigdefault = 1ull << (SIGPIPE - 1);
   const char *argv[] = {probe_path(), "exit", "0", NULL};
   a.argv = argv;
   sprout_process proc;
   sprout_error err;
   CHECK_FAILS(sprout_exec_async(&a, NULL, 0, &proc, &err), &err, EIO, SPROUT_STAGE_SPAWN);
-  CHECK_MESSAGE_HAS(&err, "keeping the caller's ignored signals: SIGHUP (1) (rt_sigaction)");
+  /* After clone3 (CLONE_CLEAR_SIGHAND reset the handlers and kept SIG_IGN) only the sigdefault
+   * signals take a call; after the legacy clone every signal does, SIGHUP first. */
+  CHECK(strstr(err.message, "keeping the caller's ignored signals: SIGPIPE (13) (rt_sigaction)") ||
+            strstr(err.message, "keeping the caller's ignored signals: SIGHUP (1) (rt_sigaction)"),
+        "message %s", err.message);
   /* Without the flag no old disposition is read: the same filter lets it through. */
   a.flags2 = 0;
+  a.sigdefault = 0;
   int status = -1;
   CHECK_OK(sprout_exec(&a, NULL, 0, &status, &err), &err);
 }

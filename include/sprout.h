@@ -103,6 +103,9 @@
 // spawn fails with `-ENOENT`, stage EXEC, as runc and crun refuse such a program.
 #define SPROUT_EXEC2_NO_DEFAULT_PATH (1ull << 7)
 
+// `IOPRIO_WHO_PROCESS`, and where the class goes in an I/O priority (`IOPRIO_CLASS_SHIFT`).
+#define IOPRIO_WHO_PROCESS 1
+
 // Where a spawn failed. The values are part of the C ABI (`enum sprout_stage`).
 enum sprout_stage
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -131,6 +134,19 @@ enum sprout_stage
   // Path search and execve.
   SPROUT_STAGE_EXEC,
   SPROUT_STAGE_WAIT,
+  // Since 1.1: sched_setattr, ioprio_set, sched_setaffinity (`sched`, `ioprio_class`,
+  // `cpu_set`).
+  SPROUT_STAGE_SCHED,
+  // Since 1.1: writing /proc/self/oom_score_adj.
+  SPROUT_STAGE_OOM_SCORE_ADJ,
+  // Since 1.1: personality(2).
+  SPROUT_STAGE_PERSONALITY,
+  // Since 1.1: sethostname, setdomainname in the new UTS namespace.
+  SPROUT_STAGE_UTS,
+  // Since 1.1: the root directory (fchdir to `root_fd`, chroot).
+  SPROUT_STAGE_CHROOT,
+  // Since 1.1: PTRACE_TRACEME.
+  SPROUT_STAGE_PTRACE,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -436,10 +452,13 @@ typedef struct sprout_exec_args {
   // ARGS.
   int32_t pgid;
   // Since 1.1, with `SPROUT_EXEC2_OOM_SCORE_ADJ`: `/proc/PID/oom_score_adj`, -1000 to 1000
-  // (else `-EINVAL`, stage ARGS), written in the child after the rlimits and before the
-  // credentials change: lowering it below the caller's needs CAP_SYS_RESOURCE in the initial
-  // user namespace (`-EACCES`, stage OOM_SCORE_ADJ, without); without the flag the process
-  // has the caller's value. The kernel applies a write to the oom_score_adj of every process that
+  // (else `-EINVAL`, stage ARGS); without the flag the process has the caller's value.
+  // Written by the child to /proc/self/oom_score_adj first among its privileged steps,
+  // right after its session and terminal, before it enters any namespace (the caller's
+  // /proc and privilege hold there): a value below the caller's `oom_score_adj_min` (the
+  // lowest value a writer with CAP_SYS_RESOURCE set, 0 by default) needs CAP_SYS_RESOURCE in
+  // the initial user namespace (`-EACCES`, stage OOM_SCORE_ADJ, without; a process that
+  // clone puts in a new user namespace, with a new PID namespace, never has it). The kernel applies a write to the oom_score_adj of every process that
   // shares the writer's memory unless the writer is a vfork child (a child made with
   // CLONE_VM but without CLONE_VFORK marks the memory as shared for good): so the child
   // writes it only when it is started with CLONE_VFORK, and a spawn whose child must wait
@@ -652,9 +671,14 @@ void sprout_exec_args_init(struct sprout_exec_args *args);
 // namespaces, except with a new user namespace created together with a new PID namespace,
 // where the process never holds that privilege (`-EPERM`, stage TTY).
 //
-// The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
-// library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller
-// receives SIGCHLD when it ends.
+// The process starts with an empty signal mask and every signal at SIG_DFL (since 1.1: the
+// mask `sigmask` says, and the caller's ignored signals kept with
+// `SPROUT_EXEC2_KEEP_IGNORED_SIGNALS`). It stays in the library's table (see `sprout_wait`,
+// `sprout_release`) and is the caller's child: the caller receives SIGCHLD when it ends.
+//
+// Since 1.1, with `SPROUT_EXEC2_PTRACE` the call returns once the exec is under way, and the
+// process stops (SIGTRAP) as its exec completes, traced by the calling thread: see
+// `sprout_wait`.
 int32_t sprout_exec_async(const struct sprout_exec_args *args,
                           const int32_t *fds,
                           size_t fds_len,
@@ -686,6 +710,13 @@ int32_t sprout_exec(const struct sprout_exec_args *args,
 // reaped the process. The library notices such processes on its own (see `sprout_list`),
 // closes their pidfds and keeps only that outcome, for the last 1024 of them not waited for
 // yet; older ones are forgotten (`-ECHILD`, as for a pid it does not track).
+//
+// Only the end of the process counts (`WEXITED`): a stopped process is still running here.
+// A process traced since 1.1's `SPROUT_EXEC2_PTRACE` stops at its exec and at every signal:
+// those stops are its tracer's (the thread that started it) to see, with `waitpid(pid,
+// &status, __WALL)` or `waitid(..., WSTOPPED | WNOWAIT)`, which do not reap it, and to end
+// (`PTRACE_CONT`, `PTRACE_DETACH`); until then a `sprout_wait` without a timeout waits. A
+// tracer thread that exits detaches it, and the SIGTRAP of its exec then ends it.
 int32_t sprout_wait(int32_t pid,
                     int32_t timeout_ms,
                     int32_t *wait_status,

@@ -123,6 +123,25 @@ pub fn cpus(set: &[u64]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// A CPU set as a list, "0-3,7".
+pub fn format_cpu_list(set: &[u64]) -> String {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for cpu in cpus(set) {
+        match ranges.last_mut() {
+            Some((_, last)) if *last + 1 == cpu => *last = cpu,
+            _ => ranges.push((cpu, cpu)),
+        }
+    }
+    ranges
+        .iter()
+        .map(|&(first, last)| match first == last {
+            true => first.to_string(),
+            false => format!("{first}-{last}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// How many CPUs this kernel can ever have (nr_cpu_ids): /sys/devices/system/cpu/possible,
 /// or where /sys is missing, the bytes sched_getaffinity fills. Read once.
 pub(crate) fn possible_cpus() -> usize {
@@ -163,37 +182,8 @@ pub(crate) fn affinity_mask_bytes() -> usize {
     words.len() * 8
 }
 
-/// The 1.1 properties the child does not apply yet (they land one group at a time).
-fn not_applied_yet(spec: &Spec) -> Option<&'static str> {
-    [
-        (spec.process_group.is_some(), "pgid"),
-        (spec.oom_score_adj.is_some(), "oom_score_adj"),
-        (spec.scheduler.is_some(), "sched"),
-        (spec.io_priority.is_some(), "ioprio_class"),
-        (!spec.cpu_affinity.is_empty(), "cpu_set"),
-        (spec.personality.is_some(), "personality"),
-        (spec.hostname.is_some(), "hostname"),
-        (spec.domainname.is_some(), "domainname"),
-        (spec.root.is_some(), "root_directory"),
-        (spec.ptrace, "SPROUT_EXEC2_PTRACE"),
-    ]
-    .into_iter()
-    .find_map(|(set, name)| set.then_some(name))
-}
-
 /// Refuses, before any process exists, a 1.1 property that cannot be what was asked.
 pub fn validate(spec: &Spec) -> Result<()> {
-    check(spec)?;
-    if let Some(name) = not_applied_yet(spec) {
-        return Err(Error::args(
-            Errno::EOPNOTSUPP,
-            format!("{name} is not applied by this build yet"),
-        ));
-    }
-    Ok(())
-}
-
-fn check(spec: &Spec) -> Result<()> {
     check_process_group(spec)?;
     check_signals(spec)?;
     if let Some(adj) = spec.oom_score_adj {
@@ -426,7 +416,7 @@ mod tests {
     }
 
     fn refused(spec: &Spec) -> String {
-        let error = check(spec).expect_err("should be refused");
+        let error = validate(spec).expect_err("should be refused");
         assert_eq!(error.errno, Errno::EINVAL);
         error.subject
     }
@@ -438,6 +428,7 @@ mod tests {
         assert_eq!(parse_cpu_list("0-6:2"), Some(vec![0x55]));
         assert_eq!(parse_cpu_list("65"), Some(vec![0, 2]));
         assert_eq!(cpus(&[0x8f, 2]).collect::<Vec<_>>(), [0, 1, 2, 3, 7, 65]);
+        assert_eq!(format_cpu_list(&[0x8f, 2]), "0-3,7,65");
         for bad in ["", "x", "3-1", "1-", "0:0", "-1"] {
             assert_eq!(parse_cpu_list(bad), None, "{bad:?}");
         }
@@ -460,14 +451,14 @@ mod tests {
         s.signal_mask = signal_bit(libc::SIGKILL);
         assert_eq!(refused(&s), "sigmask: SIGKILL (9) cannot be blocked");
         s.signal_mask = signal_bit(libc::SIGTRAP);
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.ptrace = true;
         assert!(refused(&s).contains("SIGTRAP"));
         s = spec();
         s.default_signals = signal_bit(libc::SIGPIPE);
         assert!(refused(&s).starts_with("sigdefault without"));
         s.keep_ignored_signals = true;
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.default_signals |= signal_bit(libc::SIGSTOP);
         assert_eq!(refused(&s), "sigdefault: SIGSTOP (19) is always SIG_DFL");
     }
@@ -477,7 +468,7 @@ mod tests {
         let mut s = spec();
         let other = Scheduler::default();
         s.scheduler = Some(Scheduler { nice: 5, ..other });
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.scheduler = Some(Scheduler { nice: 20, ..other });
         assert!(refused(&s).contains("outside -20..19"));
         let fifo = Scheduler {
@@ -486,7 +477,7 @@ mod tests {
             ..other
         };
         s.scheduler = Some(fifo);
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.scheduler = Some(Scheduler { nice: 1, ..fifo });
         assert!(refused(&s).contains("only SCHED_OTHER and SCHED_BATCH"));
         s.scheduler = Some(Scheduler {
@@ -504,7 +495,7 @@ mod tests {
             ..other
         };
         s.scheduler = Some(deadline);
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.scheduler = Some(Scheduler {
             runtime: 30_000,
             ..deadline
@@ -533,9 +524,9 @@ mod tests {
         s.cpu_affinity[(1 << 14) - 1] = 1 << 63;
         assert!(refused(&s).contains("above the last CPU"));
         s.cpu_affinity = vec![1];
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.personality = Some(PER_LINUX32 | 0x4_0000);
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.personality = Some(0x0001);
         assert!(refused(&s).contains("execution domain 0x1"));
         s.personality = Some(0x1000_0000);
@@ -547,7 +538,7 @@ mod tests {
             kind: libc::CLONE_NEWUTS,
             fd: None,
         }];
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.domainname = Some(std::ffi::CString::new(vec![b'x'; 65]).unwrap());
         assert!(refused(&s).contains("65 bytes"));
     }
@@ -558,13 +549,13 @@ mod tests {
         s.process_group = Some(ProcessGroup::Join(0));
         assert!(refused(&s).starts_with("pgid 0"));
         s.process_group = Some(ProcessGroup::Join(42));
-        check(&s).unwrap();
+        validate(&s).unwrap();
         s.namespaces = vec![Namespace {
             kind: libc::CLONE_NEWPID,
             fd: None,
         }];
         assert!(refused(&s).contains("namespaces[0]"));
         s.process_group = Some(ProcessGroup::New);
-        check(&s).unwrap();
+        validate(&s).unwrap();
     }
 }

@@ -31,10 +31,23 @@ pub enum Stage {
     /// Path search and execve.
     Exec,
     Wait,
+    /// Since 1.1: sched_setattr, ioprio_set, sched_setaffinity (`sched`, `ioprio_class`,
+    /// `cpu_set`).
+    Sched,
+    /// Since 1.1: writing /proc/self/oom_score_adj.
+    OomScoreAdj,
+    /// Since 1.1: personality(2).
+    Personality,
+    /// Since 1.1: sethostname, setdomainname in the new UTS namespace.
+    Uts,
+    /// Since 1.1: the root directory (fchdir to `root_fd`, chroot).
+    Chroot,
+    /// Since 1.1: PTRACE_TRACEME.
+    Ptrace,
 }
 
 impl Stage {
-    const ALL: [Stage; 15] = [
+    const ALL: [Stage; 21] = [
         Stage::None,
         Stage::Args,
         Stage::Spawn,
@@ -50,6 +63,12 @@ impl Stage {
         Stage::Seccomp,
         Stage::Exec,
         Stage::Wait,
+        Stage::Sched,
+        Stage::OomScoreAdj,
+        Stage::Personality,
+        Stage::Uts,
+        Stage::Chroot,
+        Stage::Ptrace,
     ];
 
     pub fn from_u32(value: u32) -> Option<Stage> {
@@ -74,6 +93,12 @@ impl Stage {
             Stage::Seccomp => "seccomp\0",
             Stage::Exec => "exec\0",
             Stage::Wait => "wait\0",
+            Stage::Sched => "sched\0",
+            Stage::OomScoreAdj => "oom_score_adj\0",
+            Stage::Personality => "personality\0",
+            Stage::Uts => "uts\0",
+            Stage::Chroot => "chroot\0",
+            Stage::Ptrace => "ptrace\0",
         }
     }
 

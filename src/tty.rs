@@ -383,7 +383,7 @@ impl Prepared {
                 } => format!("{fd}: fchown to uid {uid}"),
                 _ => format!("{fd}: fchown"),
             },
-            Some(TtyItem::Setpgid) => format!("{fd}: setpgid"),
+            Some(TtyItem::Setpgid | TtyItem::ProcessGroup) => format!("{fd}: setpgid"),
             Some(TtyItem::Foreground) => format!("{fd}: TIOCSPGRP"),
             None => fd,
         }

@@ -128,3 +128,21 @@ fn abi_versions() {
 fn signal_state() {
     run_c_test("signal_state");
 }
+
+/// ABI 1.1: a new process group, or one of the caller's session joined.
+#[test]
+fn process_group() {
+    run_c_test("process_group");
+}
+
+/// ABI 1.1: scheduling policy, I/O priority, CPU affinity, oom_score_adj.
+#[test]
+fn scheduling() {
+    run_c_test("scheduling");
+}
+
+/// ABI 1.1: root directory, hostname and domain name, personality, ptrace.
+#[test]
+fn isolation() {
+    run_c_test("isolation");
+}

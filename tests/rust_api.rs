@@ -438,7 +438,10 @@ fn stage_names_and_values() {
     assert_eq!(Stage::NoNewPrivs.name(), "no_new_privs");
     assert_eq!(Stage::from_u32(Stage::Wait as u32), Some(Stage::Wait));
     assert_eq!(Stage::from_u32(13), Some(Stage::Exec));
-    assert_eq!(Stage::from_u32(15), None);
+    // ABI 1.1 appended stages after WAIT; a number past every stage is none.
+    assert_eq!(Stage::from_u32(15), Some(Stage::Sched));
+    assert_eq!(Stage::from_u32(20), Some(Stage::Ptrace));
+    assert_eq!(Stage::from_u32(21), None);
 }
 
 #[test]

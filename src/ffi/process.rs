@@ -142,9 +142,14 @@ pub extern "C" fn sprout_exec_args_init(args: *mut sprout_exec_args) {
 /// namespaces, except with a new user namespace created together with a new PID namespace,
 /// where the process never holds that privilege (`-EPERM`, stage TTY).
 ///
-/// The process starts with an empty signal mask and every signal at SIG_DFL. It stays in the
-/// library's table (see `sprout_wait`, `sprout_release`) and is the caller's child: the caller
-/// receives SIGCHLD when it ends.
+/// The process starts with an empty signal mask and every signal at SIG_DFL (since 1.1: the
+/// mask `sigmask` says, and the caller's ignored signals kept with
+/// `SPROUT_EXEC2_KEEP_IGNORED_SIGNALS`). It stays in the library's table (see `sprout_wait`,
+/// `sprout_release`) and is the caller's child: the caller receives SIGCHLD when it ends.
+///
+/// Since 1.1, with `SPROUT_EXEC2_PTRACE` the call returns once the exec is under way, and the
+/// process stops (SIGTRAP) as its exec completes, traced by the calling thread: see
+/// `sprout_wait`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sprout_exec_async(
     args: *const sprout_exec_args,
@@ -208,6 +213,13 @@ pub unsafe extern "C" fn sprout_exec(
 /// reaped the process. The library notices such processes on its own (see `sprout_list`),
 /// closes their pidfds and keeps only that outcome, for the last 1024 of them not waited for
 /// yet; older ones are forgotten (`-ECHILD`, as for a pid it does not track).
+///
+/// Only the end of the process counts (`WEXITED`): a stopped process is still running here.
+/// A process traced since 1.1's `SPROUT_EXEC2_PTRACE` stops at its exec and at every signal:
+/// those stops are its tracer's (the thread that started it) to see, with `waitpid(pid,
+/// &status, __WALL)` or `waitid(..., WSTOPPED | WNOWAIT)`, which do not reap it, and to end
+/// (`PTRACE_CONT`, `PTRACE_DETACH`); until then a `sprout_wait` without a timeout waits. A
+/// tracer thread that exits detaches it, and the SIGTRAP of its exec then ends it.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_wait(
     pid: i32,

@@ -344,10 +344,13 @@ pub struct sprout_exec_args {
     /// ARGS.
     pub pgid: i32,
     /// Since 1.1, with `SPROUT_EXEC2_OOM_SCORE_ADJ`: `/proc/PID/oom_score_adj`, -1000 to 1000
-    /// (else `-EINVAL`, stage ARGS), written in the child after the rlimits and before the
-    /// credentials change: lowering it below the caller's needs CAP_SYS_RESOURCE in the initial
-    /// user namespace (`-EACCES`, stage OOM_SCORE_ADJ, without); without the flag the process
-    /// has the caller's value. The kernel applies a write to the oom_score_adj of every process that
+    /// (else `-EINVAL`, stage ARGS); without the flag the process has the caller's value.
+    /// Written by the child to /proc/self/oom_score_adj first among its privileged steps,
+    /// right after its session and terminal, before it enters any namespace (the caller's
+    /// /proc and privilege hold there): a value below the caller's `oom_score_adj_min` (the
+    /// lowest value a writer with CAP_SYS_RESOURCE set, 0 by default) needs CAP_SYS_RESOURCE in
+    /// the initial user namespace (`-EACCES`, stage OOM_SCORE_ADJ, without; a process that
+    /// clone puts in a new user namespace, with a new PID namespace, never has it). The kernel applies a write to the oom_score_adj of every process that
     /// shares the writer's memory unless the writer is a vfork child (a child made with
     /// CLONE_VM but without CLONE_VFORK marks the memory as shared for good): so the child
     /// writes it only when it is started with CLONE_VFORK, and a spawn whose child must wait

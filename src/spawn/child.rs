@@ -31,6 +31,7 @@ use super::plan::{ChildTty, Exec, FdLayout, Plan, SeccompWhen};
 use super::report::{Report, SYNC_GO, SYNC_READY, SYNC_STARTED};
 use super::sys::sys;
 use crate::error::Stage;
+use crate::spec::ProcessGroup;
 
 /// What the parent hands the child.
 pub struct Context<'a> {
@@ -134,7 +135,10 @@ fn run(ctx: &Context) -> Step {
 
     report.enter(Stage::Spawn);
     if plan.spec.keep_ignored_signals {
-        attributes::reset_signals_keeping_ignored(plan.spec.default_signals)?;
+        attributes::reset_signals_keeping_ignored(
+            plan.spec.default_signals,
+            !report.legacy_clone(),
+        )?;
     } else {
         reset_signal_handlers()?;
     }
@@ -155,16 +159,27 @@ fn run(ctx: &Context) -> Step {
     report.enter(Stage::Tty);
     set_up_terminal(plan)?;
     privileges::raise_hard_limits(plan, report)?;
+    attributes::set_oom_score_adj(plan, report)?;
 
     enter_namespaces(ctx)?;
     join_session_keyring(ctx)?;
+    attributes::set_uts_names(plan, report)?;
+    attributes::enter_root_fd(plan, report)?;
 
     report.enter(Stage::Fds);
     lay_out_fds(ctx)?;
 
     privileges::set_rlimits(plan, report)?;
+    attributes::set_scheduling(plan, report)?;
+    attributes::change_root(plan, report)?;
 
     report.enter(Stage::Chdir);
+    if plan.attributes.chdir_from_root {
+        // A relative working directory is relative to the new root, not to what the working
+        // directory was before the chroot (outside the root, for a root given by path).
+        // SAFETY: a NUL-terminated literal path.
+        unsafe { sys!(libc::SYS_chdir, c"/".as_ptr()) }.on(0)?;
+    }
     // SAFETY: a NUL-terminated path the plan keeps alive.
     unsafe { sys!(libc::SYS_chdir, plan.spec.working_directory.as_ptr()) }.on(0)?;
     // Kept: the child has the caller's umask from clone (its own copy, no CLONE_FS), and
@@ -173,6 +188,7 @@ fn run(ctx: &Context) -> Step {
         // SAFETY: umask takes a plain integer and cannot fail.
         let _ = unsafe { sys!(libc::SYS_umask, plan.spec.umask) };
     }
+    attributes::set_personality(plan, report)?;
 
     // Without no_new_privs, while CAP_SYS_ADMIN is still held.
     privileges::install_seccomp(plan, report, SeccompWhen::BeforeCredentials)?;
@@ -196,6 +212,7 @@ fn run(ctx: &Context) -> Step {
         )
     }
     .on(ITEM_SIGNAL_MASK)?;
+    attributes::trace_me(plan, report)?;
 
     if plan.checks_exec() {
         mark_exec();
@@ -224,6 +241,8 @@ pub enum TtyItem {
     TakeTerminal,
     Setpgid,
     Foreground,
+    /// setpgid to the group asked for (`sprout_exec_args.pgid`, ABI 1.1).
+    ProcessGroup,
 }
 
 impl TtyItem {
@@ -234,18 +253,31 @@ impl TtyItem {
             TtyItem::TakeTerminal,
             TtyItem::Setpgid,
             TtyItem::Foreground,
+            TtyItem::ProcessGroup,
         ]
         .get(item as usize)
         .copied()
     }
 }
 
-/// Session, process group and controlling terminal, as the parent decided (see `ChildTty`).
+/// Session, process group and controlling terminal, as the parent decided (see `ChildTty`),
+/// and the process group asked for (`Spec::process_group`): in the caller's session, or, with
+/// the caller's terminal, the group made the foreground one. (A new session makes the process
+/// lead a new group already; joining another group from there is refused before clone.)
 fn set_up_terminal(plan: &Plan) -> Step {
     // SAFETY: setsid takes no arguments.
     let setsid = || unsafe { sys!(libc::SYS_setsid) }.on(TtyItem::Setsid as u32);
+    let join = match plan.spec.process_group {
+        Some(ProcessGroup::Join(pgid)) => pgid,
+        _ => 0,
+    };
     match plan.tty {
-        ChildTty::Stay => {}
+        ChildTty::Stay => {
+            if plan.spec.process_group.is_some() {
+                // SAFETY: setpgid takes plain integers; 0 is a new group led by this process.
+                unsafe { sys!(libc::SYS_setpgid, 0, join) }.on(TtyItem::ProcessGroup as u32)?;
+            }
+        }
         ChildTty::NewSession => {
             setsid()?;
         }
@@ -263,10 +295,19 @@ fn set_up_terminal(plan: &Plan) -> Step {
             }
         }
         ChildTty::CallerTerminal { fd } => {
+            // A new group, or the one asked for, which becomes the foreground group as a
+            // shell's pipeline does.
+            let (item, pgid) = if join > 0 {
+                (TtyItem::ProcessGroup, join)
+            } else {
+                (TtyItem::Setpgid, 0)
+            };
             // SAFETY: setpgid and getpid take plain integers.
-            unsafe { sys!(libc::SYS_setpgid, 0, 0) }.on(TtyItem::Setpgid as u32)?;
-            let pgid =
-                unsafe { sys!(libc::SYS_getpid) }.on(TtyItem::Setpgid as u32)? as libc::pid_t;
+            unsafe { sys!(libc::SYS_setpgid, 0, pgid) }.on(item as u32)?;
+            let pgid = match pgid {
+                0 => unsafe { sys!(libc::SYS_getpid) }.on(TtyItem::Setpgid as u32)? as libc::pid_t,
+                pgid => pgid,
+            };
             // The raw ioctl behind tcsetpgrp. Every signal is still blocked, and for a group
             // that blocks SIGTTOU the kernel allows the change from the background instead
             // of stopping the group.

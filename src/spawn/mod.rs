@@ -1,6 +1,7 @@
 //! The spawn engine, parent side: prepare the plan, block signals, clone, read the child's
 //! report, and either register the new process or reap it and say what failed.
 
+mod attributes;
 mod child;
 mod clone;
 pub(crate) mod dumpable;
@@ -52,6 +53,7 @@ pub fn spawn(spec: &Spec) -> Result<Spawned> {
     spec.validate()?;
     let terminal = Prepared::for_spec(spec)?;
     let plan = Plan::new(spec, terminal.child);
+    attributes::check(&plan)?;
     if plan.namespaces.own_mm && plan.parent_steps.is_some() {
         // Only the terminal's handover can get here (id maps with a joined time namespace are
         // refused earlier): the parent's steps need a child that shares its memory.
@@ -176,9 +178,10 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
 
 /// The error of a step that failed at `stage` on `item`, in the child or the parent.
 fn describe(plan: &Plan, terminal: &Prepared, stage: Stage, errno: Errno, item: u32) -> Error {
-    let subject = match stage {
-        Stage::Tty => terminal.subject(item, errno as i32),
-        _ => subject(plan, stage, errno as i32, item),
+    let subject = match attributes::subject(plan, stage, errno, item) {
+        Some(subject) => subject,
+        None if stage == Stage::Tty => terminal.subject(item, errno as i32),
+        None => subject(plan, stage, errno as i32, item),
     };
     Error::new(stage, errno, subject)
 }

@@ -43,6 +43,8 @@ pub struct Plan<'a> {
     pub parent_steps: Option<ParentSteps>,
     /// Session, process group and terminal, as `tty::Prepared` decided.
     pub tty: ChildTty,
+    /// The properties ABI 1.1 added, as the child applies them.
+    pub attributes: super::attributes::Steps,
 }
 
 /// What the child does about its session and terminal. `fd` is the caller's fd of the
@@ -129,6 +131,7 @@ impl<'a> Plan<'a> {
             tty: around.tty,
             namespaces: around.namespaces,
             parent_steps: around.parent_steps,
+            attributes: super::attributes::Steps::new(spec),
         }
     }
 }
