@@ -115,6 +115,64 @@ type Cmd struct {
 	// into it (TIOCSTI).
 	NewSession bool
 
+	// The fields below need a library of ABI 1.1 or later; against an older one, setting
+	// any of them fails with E2BIG (StageArgs). See attr11.go for their types.
+
+	// Setpgid puts the process in a process group: a new one it leads when Pgid is 0, else
+	// the group Pgid of the caller's session (as syscall.SysProcAttr's Setpgid and Pgid).
+	// With the caller's own terminal on stdio, that group becomes its foreground group.
+	Setpgid bool
+	Pgid    int
+
+	// SignalMask is the signal mask the program starts with (empty when nil).
+	SignalMask []syscall.Signal
+
+	// KeepIgnoredSignals keeps the signals the caller ignores ignored in the program (the
+	// execve rule), except DefaultSignals, which go back to SIG_DFL; every caught signal goes
+	// back to SIG_DFL in any case. Without it every signal is at SIG_DFL. (The Go runtime
+	// ignores no signal by itself; one a program ignored with signal.Ignore counts.)
+	KeepIgnoredSignals bool
+	DefaultSignals     []syscall.Signal
+
+	// KeepUmask gives the process the caller's umask instead of Umask: the one it had when
+	// the process was created, read without changing it.
+	KeepUmask bool
+
+	// OOMScoreAdj sets /proc/PID/oom_score_adj (-1000..1000); nil: the caller's. Going below
+	// the caller's oom_score_adj_min needs CAP_SYS_RESOURCE. Not with UidMappings or
+	// GidMappings (EINVAL): see the header's oom_score_adj.
+	OOMScoreAdj *int
+
+	// Scheduler sets the scheduling policy and its parameters; nil: the caller's.
+	Scheduler *Scheduler
+
+	// IOPriority sets the I/O scheduling class and level; nil: the caller's.
+	IOPriority *IOPriority
+
+	// CPUAffinity lists the CPUs the process may run on; nil: the caller's. A CPU the
+	// kernel does not grant (offline, outside the process's cpuset) fails the start.
+	CPUAffinity []int
+
+	// Personality sets the execution domain and flags (personality(2)); nil: the caller's.
+	Personality *Personality
+
+	// Hostname and Domainname name the new UTS namespace, which Namespaces must create
+	// (EINVAL otherwise); empty: unchanged.
+	Hostname   string
+	Domainname string
+
+	// Chroot is the root directory of the process (after its namespaces; a relative Dir is
+	// then relative to it), or ChrootFile, an open directory; at most one of them.
+	Chroot     string
+	ChrootFile *os.File
+
+	// Ptrace makes the process stop (SIGTRAP) as its exec completes, traced by the OS thread
+	// that calls Start: lock the goroutine to its thread (runtime.LockOSThread) before Start
+	// and make every ptrace call from it, as with syscall.SysProcAttr's Ptrace. Wait returns
+	// once the process has ended, so detach or continue it first. Not with Pdeathsig, whose
+	// spawns run on a thread of sprout's own (EINVAL).
+	Ptrace bool
+
 	// Process is the started process (set by Start).
 	Process *Process
 
@@ -372,6 +430,9 @@ func (c *Cmd) spec() (*csprout.Spec, error) {
 	}
 	for _, f := range c.Seccomp {
 		s.Seccomp = append(s.Seccomp, csprout.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K})
+	}
+	if err := c.spec11(s); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

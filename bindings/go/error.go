@@ -27,6 +27,13 @@ const (
 	StageSeccomp      Stage = csprout.StageSeccomp
 	StageExec         Stage = csprout.StageExec // the path search and execve
 	StageWait         Stage = csprout.StageWait
+	// Since ABI 1.1.
+	StageSched       Stage = csprout.StageSched // Scheduler, IOPriority, CPUAffinity
+	StageOOMScoreAdj Stage = csprout.StageOOMScoreAdj
+	StagePersonality Stage = csprout.StagePersonality
+	StageUTS         Stage = csprout.StageUTS // Hostname, Domainname
+	StageChroot      Stage = csprout.StageChroot
+	StagePtrace      Stage = csprout.StagePtrace
 )
 
 // String is the library's name of the stage: "exec", "credentials", ...

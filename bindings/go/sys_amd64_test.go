@@ -1,3 +1,6 @@
 package sprout_test
 
-const sysExecveat = 322
+const (
+	sysExecveat     = 322
+	sysSchedGetattr = 315
+)

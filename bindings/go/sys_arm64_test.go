@@ -1,3 +1,6 @@
 package sprout_test
 
-const sysExecveat = 281
+const (
+	sysExecveat     = 281
+	sysSchedGetattr = 275
+)

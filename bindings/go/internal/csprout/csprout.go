@@ -88,6 +88,12 @@ const (
 	StageSeccomp      = C.SPROUT_STAGE_SECCOMP
 	StageExec         = C.SPROUT_STAGE_EXEC
 	StageWait         = C.SPROUT_STAGE_WAIT
+	StageSched        = C.SPROUT_STAGE_SCHED
+	StageOOMScoreAdj  = C.SPROUT_STAGE_OOM_SCORE_ADJ
+	StagePersonality  = C.SPROUT_STAGE_PERSONALITY
+	StageUTS          = C.SPROUT_STAGE_UTS
+	StageChroot       = C.SPROUT_STAGE_CHROOT
+	StagePtrace       = C.SPROUT_STAGE_PTRACE
 )
 
 // HeaderABIVersion is the SPROUT_ABI_VERSION of the header this package was built with.
