@@ -110,17 +110,37 @@ unsafe impl Sync for RawProfile {}
 /// The floor: the kernel's clone + execve + wait, with nothing else done (or only the full
 /// profile's system calls).
 fn raw_clone(target: &Target, extra_flags: i32, profile: Option<&RawProfile>) {
+    let pid = raw_clone_child(target, extra_flags, profile, None);
+    waitpid(pid);
+}
+
+/// Starts the raw clone's child, which runs `step` (system calls only) before execve, and
+/// returns its pid.
+fn raw_clone_child(
+    target: &Target,
+    extra_flags: i32,
+    profile: Option<&RawProfile>,
+    step: Option<fn()>,
+) -> i32 {
     struct Arg<'a> {
         target: &'a Target,
         profile: Option<&'a RawProfile>,
+        step: Option<fn()>,
     }
     extern "C" fn child(arg: *mut c_void) -> i32 {
         // SAFETY: `arg` is the Arg, alive while the parent is suspended (CLONE_VFORK).
-        let Arg { target, profile } = unsafe { &*(arg as *const Arg) };
+        let Arg {
+            target,
+            profile,
+            step,
+        } = unsafe { &*(arg as *const Arg) };
         // SAFETY: plain system calls on data that outlives the child; on failure it exits.
         unsafe {
             if let Some(profile) = profile {
                 apply_raw_profile(profile);
+            }
+            if let Some(step) = step {
+                step();
             }
             libc::execve(
                 target.path.as_ptr(),
@@ -133,7 +153,11 @@ fn raw_clone(target: &Target, extra_flags: i32, profile: Option<&RawProfile>) {
     thread_local! {
         static STACK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
     }
-    let arg = Arg { target, profile };
+    let arg = Arg {
+        target,
+        profile,
+        step,
+    };
     let pid = STACK.with_borrow_mut(|stack| {
         // SAFETY: the child runs on its own 64 KiB stack, shares our memory only until it
         // execs (CLONE_VFORK suspends us until then), and only makes system calls.
@@ -148,7 +172,7 @@ fn raw_clone(target: &Target, extra_flags: i32, profile: Option<&RawProfile>) {
         }
     });
     assert!(pid > 0, "clone: {}", std::io::Error::last_os_error());
-    waitpid(pid);
+    pid
 }
 
 /// The full profile (see `full_profile`) as bare system calls; exits 126 on any failure.
@@ -581,6 +605,10 @@ fn main() {
         many_fds(&plain, (rounds / 10).max(30));
         return;
     }
+    if std::env::var("SPROUT_BENCH_ONLY").is_ok_and(|only| only == "abi11") {
+        abi11_properties(&target, &plain, rounds);
+        return;
+    }
     let full = usable("sprout full profile", full_profile(&plain));
     let filter = small_seccomp_filter();
     let raw = RawProfile {
@@ -652,6 +680,8 @@ fn main() {
     memory_per_process(&plain);
 
     many_fds(&plain, (rounds / 10).max(30));
+
+    abi11_properties(&target, &plain, rounds);
 }
 
 /// Spawn + wait of `plain` with about 20,000 fds open, closed by close_range or, in a thread
@@ -795,4 +825,220 @@ fn machine() -> String {
         .map(|n| n.get())
         .unwrap_or(1);
     format!("{cpu}, {cpus} CPUs, Linux {}", kernel.trim())
+}
+
+/// What each property of ABI 1.1 costs: sprout with it against sprout plain, beside a raw
+/// clone making the same system calls against the floor, interleaved. A property should cost
+/// sprout no more than its system calls cost the raw clone (the difference of differences is
+/// noise), and a plain spawn nothing for the fields it leaves unset.
+fn abi11_properties(target: &Target, plain: &Spec, rounds: usize) {
+    type Property = (&'static str, fn(&mut Spec), Option<fn()>, i32);
+    let properties: [Property; 12] = [
+        (
+            "pgid: a new group",
+            |s| s.process_group = Some(sprout::ProcessGroup::New),
+            Some(|| unsafe {
+                libc::syscall(libc::SYS_setpgid, 0, 0);
+            }),
+            0,
+        ),
+        (
+            "sigmask",
+            |s| s.signal_mask = 1 << (libc::SIGUSR1 - 1),
+            Some(|| unsafe {
+                let mask: u64 = 1 << (libc::SIGUSR1 - 1);
+                libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &mask, 0, 8);
+            }),
+            0,
+        ),
+        (
+            "keep ignored signals",
+            |s| s.keep_ignored_signals = true,
+            None,
+            0,
+        ),
+        ("keep umask", |s| s.keep_umask = true, None, 0),
+        (
+            "oom_score_adj 500",
+            |s| s.oom_score_adj = Some(500),
+            Some(|| unsafe {
+                let fd = libc::open(
+                    c"/proc/self/oom_score_adj".as_ptr(),
+                    libc::O_WRONLY | libc::O_CLOEXEC,
+                );
+                libc::write(fd, b"500".as_ptr().cast(), 3);
+                libc::close(fd);
+            }),
+            0,
+        ),
+        (
+            "sched: SCHED_BATCH nice 5",
+            |s| {
+                s.scheduler = Some(sprout::Scheduler {
+                    policy: libc::SCHED_BATCH as u32,
+                    nice: 5,
+                    ..Default::default()
+                })
+            },
+            Some(|| unsafe {
+                let attr: [u32; 12] = [48, libc::SCHED_BATCH as u32, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0];
+                libc::syscall(libc::SYS_sched_setattr, 0, attr.as_ptr(), 0);
+            }),
+            0,
+        ),
+        (
+            "ioprio: best-effort 4",
+            |s| s.io_priority = Some(sprout::IoPriority { class: 2, level: 4 }),
+            Some(|| unsafe {
+                libc::syscall(libc::SYS_ioprio_set, 1, 0, 2 << 13 | 4);
+            }),
+            0,
+        ),
+        (
+            "cpu_set: CPU 0",
+            |s| s.cpu_affinity = vec![1],
+            Some(|| unsafe {
+                let set: u64 = 1;
+                let mut got = [0u64; 16];
+                libc::syscall(libc::SYS_sched_setaffinity, 0, 8, &set);
+                libc::syscall(libc::SYS_sched_getaffinity, 0, 128, got.as_mut_ptr());
+            }),
+            0,
+        ),
+        (
+            "personality: ADDR_NO_RANDOMIZE",
+            |s| s.personality = Some(0x0040000),
+            Some(|| unsafe {
+                libc::syscall(libc::SYS_personality, 0x0040000);
+            }),
+            0,
+        ),
+        (
+            "root directory /",
+            |s| s.root = Some(sprout::Root::Path(c"/".to_owned())),
+            Some(|| unsafe {
+                libc::syscall(libc::SYS_chroot, c"/".as_ptr());
+                libc::syscall(libc::SYS_chdir, c"/".as_ptr());
+            }),
+            0,
+        ),
+        (
+            "hostname, new UTS namespace",
+            |s| {
+                s.namespaces = vec![Namespace {
+                    kind: libc::CLONE_NEWUTS,
+                    fd: None,
+                }];
+                s.hostname = Some(c"bench".to_owned());
+            },
+            Some(|| unsafe {
+                libc::syscall(libc::SYS_sethostname, c"bench".as_ptr(), 5);
+            }),
+            libc::CLONE_NEWUTS,
+        ),
+        (
+            "ptrace (stop at exec, detach)",
+            |s| s.ptrace = true,
+            Some(|| unsafe {
+                libc::syscall(libc::SYS_ptrace, libc::PTRACE_TRACEME, 0, 0, 0);
+            }),
+            0,
+        ),
+    ];
+    let specs: Vec<Option<Spec>> = properties
+        .iter()
+        .map(|(name, set, _, _)| {
+            let mut spec = plain.clone();
+            set(&mut spec);
+            usable(&format!("sprout + {name}"), spec)
+        })
+        .collect();
+    fn v<'a>(
+        name: &'static str,
+        same_work: Option<&'static str>,
+        run: Box<dyn Fn() + 'a>,
+    ) -> Variant<'a> {
+        Variant {
+            name,
+            same_work,
+            run,
+            samples: Vec::new(),
+        }
+    }
+    let mut variants = vec![
+        v(FLOOR, None, Box::new(|| raw_clone(target, 0, None))),
+        v("sprout plain", None, Box::new(|| sprout_run(plain))),
+    ];
+    let names: Vec<(&'static str, &'static str)> = properties
+        .iter()
+        .map(|(name, ..)| {
+            let leaked = |text: String| &*Box::leak(text.into_boxed_str());
+            (
+                leaked(format!("sprout + {name}")),
+                leaked(format!("raw clone + {name}")),
+            )
+        })
+        .collect();
+    for ((property, spec), (sprout_name, raw_name)) in properties.iter().zip(&specs).zip(&names) {
+        let Some(spec) = spec else { continue };
+        let (name, _, step, flags) = *property;
+        let traced = name.starts_with("ptrace");
+        variants.push(v(
+            raw_name,
+            None,
+            Box::new(move || {
+                let pid = raw_clone_child(target, flags, None, step);
+                if traced {
+                    detach_at_exec(pid);
+                }
+                waitpid(pid);
+            }),
+        ));
+        variants.push(v(
+            sprout_name,
+            Some(raw_name),
+            Box::new(move || {
+                let process = sprout::spawn(spec).unwrap_or_else(|e| panic!("sprout: {e}"));
+                if traced {
+                    detach_at_exec(process.pid);
+                }
+                let status = sprout::wait(process.pid, None).unwrap();
+                assert!(libc::WIFEXITED(status), "status {status:#x}");
+            }),
+        ));
+    }
+    let p50s = compare(
+        "ABI 1.1 properties, each beside its own system calls",
+        &mut variants,
+        rounds,
+    );
+    let p50 = |name: &str| {
+        p50s.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| d.as_secs_f64() * 1e6)
+    };
+    let (floor, sprout_plain) = (p50(FLOOR).unwrap(), p50("sprout plain").unwrap());
+    println!("\n| property | sprout + it − sprout plain, µs | raw clone + its calls − floor, µs |");
+    println!("|---|---:|---:|");
+    for (sprout_name, raw_name) in &names {
+        if let (Some(with), Some(raw)) = (p50(sprout_name), p50(raw_name)) {
+            let property = sprout_name.trim_start_matches("sprout + ");
+            println!(
+                "| {property} | {:+.1} | {:+.1} |",
+                with - sprout_plain,
+                raw - floor
+            );
+        }
+    }
+}
+
+/// A traced child's stop at its exec: wait for it (__WALL: it is a tracee), then detach.
+fn detach_at_exec(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waits for and detaches from a child this thread traces.
+    unsafe {
+        while libc::waitpid(pid, &mut status, libc::__WALL) < 0 {}
+        assert!(libc::WIFSTOPPED(status), "status {status:#x}");
+        libc::ptrace(libc::PTRACE_DETACH, pid, 0, 0);
+    }
 }
