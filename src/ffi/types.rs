@@ -56,7 +56,13 @@ pub const SPROUT_EXEC2_PERSONALITY: u64 = 1u64 << 4;
 pub const SPROUT_EXEC2_ROOT_FD: u64 = 1u64 << 5;
 /// Since 1.1, a bit of `flags2`: PTRACE_TRACEME right before execve, so the program stops
 /// (SIGTRAP) before its first instruction, traced by the thread that called
-/// `sprout_exec_async`. See `sprout_wait` for what it does with a stopped process.
+/// `sprout_exec_async` (only that thread may make ptrace requests on it, and if it exits the
+/// process gets its SIGTRAP and ends). See `sprout_wait` for what it does with a stopped
+/// process. SIGTRAP in `sigmask` is `-EINVAL`, stage ARGS (the program would not stop); a
+/// refusal (Yama's ptrace_scope 3, a seccomp filter of the caller's) is `-EPERM`, stage
+/// PTRACE. A signal the program's mask does not block that arrives in the moment between
+/// that mask and execve stops the process before its exec, while the calling thread waits
+/// for the exec: the call then returns only once the process is killed.
 pub const SPROUT_EXEC2_PTRACE: u64 = 1u64 << 6;
 /// Since 1.1, a bit of `flags2`: with no `PATH` in the environment, a name without '/' is not
 /// searched in the default `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`: the
@@ -400,9 +406,10 @@ pub struct sprout_exec_args {
     /// e.g. `PER_LINUX32` (8, `uname -m` then says i686) or `PER_LINUX | ADDR_NO_RANDOMIZE`
     /// (0x0040000). The execution domain (low byte) must be PER_LINUX (0) or PER_LINUX32 (8),
     /// and the flags among personality(2)'s (`-EINVAL`, stage ARGS, otherwise). Set in the
-    /// child after the working directory. execve keeps it, except what the kernel clears
-    /// itself: the flags of `PER_CLEAR_ON_SETID` for a set-user-ID program, and, on x86_64,
-    /// READ_IMPLIES_EXEC for a 64-bit program (unless its ELF headers ask for it).
+    /// child after the working directory (what the kernel refuses is stage PERSONALITY).
+    /// execve keeps it, except what the kernel clears itself: the flags of
+    /// `PER_CLEAR_ON_SETID` for a set-user-ID program, and, on x86_64, READ_IMPLIES_EXEC for a
+    /// 64-bit program (unless its ELF headers ask for it).
     pub personality: u32,
     /// Since 1.1, with `SPROUT_EXEC2_ROOT_FD`: a directory fd to make the root directory; see
     /// `root_directory`.
