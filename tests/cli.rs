@@ -552,3 +552,113 @@ fn signal_and_umask_flags_reach_the_process() {
     let default = sprout_after("umask 027", &["run", "--", &p, "report"]);
     assert_eq!(values(&text(&default.stdout), "umask"), ["0022"]);
 }
+
+#[test]
+fn abi_1_1_attributes_reach_the_process() {
+    let p = probe();
+    let out = sprout(&[
+        "run",
+        "--pgroup",
+        "new",
+        "--oom-score-adj",
+        "321",
+        "--nice",
+        "5",
+        "--cpus",
+        "0",
+        "--personality",
+        "addr-no-randomize",
+        "--unshare",
+        "uts",
+        "--hostname",
+        "sprout-box",
+        "--ioprio",
+        "idle",
+        "--",
+        &p,
+        "report",
+        "cat",
+        "/proc/self/oom_score_adj",
+        "cat",
+        "/proc/self/personality",
+        "cat",
+        "/proc/sys/kernel/hostname",
+        "cat",
+        "/proc/self/stat",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert_eq!(values(&report, "pgid"), values(&report, "pid"));
+    assert_eq!(status_value(&report, "Cpus_allowed_list"), "0");
+    let cat = values(&report, "cat");
+    assert_eq!(&cat[..3], ["321", "00040000", "sprout-box"]);
+    let stat = cat[3].rsplit(')').next().unwrap();
+    assert_eq!(stat.split_whitespace().nth(16), Some("5"), "nice in {stat}");
+
+    // --ptrace: stopped before its first instruction, left stopped for a debugger.
+    use std::io::BufRead;
+    let mut child = Command::new(SPROUT)
+        .args(["run", "--ptrace", "--", &p, "exit", "7"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid: i32 = line
+        .strip_prefix("sprout: pid ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    // Stopped: the SIGSTOP sprout left it with takes effect as it resumes from the trap.
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        stat.rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .map(str::to_owned)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state().as_deref() != Some("T") {
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} is {:?}, not stopped",
+            state()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill on the program sprout started for this test, still unreaped (its parent,
+    // sprout, waits for it).
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGCONT) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(7));
+}
+
+#[test]
+fn exec_takes_the_targets_oom_score_adj() {
+    if !nix::unistd::geteuid().is_root() {
+        panic!("needs root (CI runs as root)");
+    }
+    let holder = Holder(
+        Command::new("unshare")
+            .args(["--uts", "sleep", "1000"])
+            .spawn()
+            .unwrap(),
+    );
+    let pid = holder.0.id().to_string();
+    std::fs::write(format!("/proc/{pid}/oom_score_adj"), "456").unwrap();
+    let out = sprout(&[
+        "exec",
+        "--pid",
+        &pid,
+        "--",
+        &probe(),
+        "cat",
+        "/proc/self/oom_score_adj",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(values(&text(&out.stdout), "cat"), ["456"]);
+}

@@ -10,6 +10,7 @@
 //!   which the library joins before the process does anything else;
 //! - the target's resource limits where they differ from sprout's, unless the process object
 //!   has `rlimits` (then those only, as runc does) or `--rlimit` names the resource;
+//! - the target's oom_score_adj, unless the request sets one;
 //! - without `--process`: the target's ids (as its user namespace sees them) and capability
 //!   sets unless flags say otherwise, and, without `--clear-env`, its environment under `--env`.
 //!
@@ -116,6 +117,9 @@ pub fn main(args: ExecArgs) -> Outcome<u8> {
     join_cgroups(&mut launch, &proc_dir)?;
     if !launch.sets_rlimits {
         copy_rlimits(&mut launch.spec, pid)?;
+    }
+    if launch.spec.oom_score_adj.is_none() {
+        launch.spec.oom_score_adj = target_oom_score_adj(pid)?;
     }
 
     let ptmx = match launch.tty {
@@ -520,6 +524,20 @@ fn target_seccomp(pid: i32) -> Outcome<Vec<libc::sock_filter>> {
     })();
     detach();
     result
+}
+
+/// The target's oom_score_adj where it differs from sprout's (as `runc exec` gives the
+/// container's).
+fn target_oom_score_adj(pid: i32) -> Outcome<Option<i32>> {
+    let read = |process: &str| {
+        let path = format!("/proc/{process}/oom_score_adj");
+        std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().parse::<i32>().ok())
+            .map_or_else(|| refuse(format!("{path}: unreadable")), Ok)
+    };
+    let theirs = read(&pid.to_string())?;
+    Ok((theirs != read("self")?).then_some(theirs))
 }
 
 /// The container's own pseudo-terminal multiplexer, opened inside its root (never following
