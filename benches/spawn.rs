@@ -1,14 +1,19 @@
 //! Spawn cost, side by side in one process: sprout against the kernel's floor (a raw
 //! `clone(CLONE_VM|CLONE_VFORK)` + execve) and against the usual launchers, at two caller
-//! sizes, interleaved round by round so that drift hits every variant alike; then throughput
-//! across threads and the library's memory per tracked process.
+//! sizes, interleaved round by round so that drift hits every variant alike, also with the
+//! caller forking a copy (which exits at once) before each spawn; then throughput across
+//! threads and the library's memory per tracked process.
 //!
 //! Run (as root, for the credential and namespace variants): `cargo bench --bench spawn`.
 //! `SPROUT_BENCH_ROUNDS` (default 1000; a third of that at the large size) sets the rounds,
 //! `SPROUT_BENCH_RSS_GIB` (default 4) the large caller's touched anonymous memory, and
 //! `SPROUT_BENCH_PROGRAM=bare` starts a program without the C library (see benches/);
 //! `SPROUT_BENCH_ONLY=many-fds` runs only the last comparison (closing ~20,000 fds with
-//! close_range and with its fallback).
+//! close_range and with its fallback), `SPROUT_BENCH_ONLY=fork` only the case of the caller
+//! that forks between spawns. `SPROUT_BENCH_FIFO=PRIORITY` runs the whole benchmark (and so
+//! every process it starts) under SCHED_FIFO at that priority: on a machine shared with other
+//! work, waiting for a CPU otherwise dominates the wall-clock times (the kernel's RT throttling
+//! still leaves the other tasks 5% of each CPU).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::{CString, c_char, c_void};
@@ -385,7 +390,13 @@ fn ms(d: Duration) -> f64 {
 /// Runs every variant once per round, in a new random order each round (a slow variant must
 /// not always precede the same one), and prints p50, p90 and the ratio of p50s to the floor
 /// and to the raw clone doing the same work. Returns the p50 of each variant by name.
-fn compare(title: &str, variants: &mut [Variant], rounds: usize) -> Vec<(&'static str, Duration)> {
+/// `before_each`, if any, runs before each variant's spawn, untimed.
+fn compare(
+    title: &str,
+    variants: &mut [Variant],
+    rounds: usize,
+    before_each: Option<&dyn Fn()>,
+) -> Vec<(&'static str, Duration)> {
     let warmup = (rounds / 10).max(5);
     let mut order: Vec<usize> = (0..variants.len()).collect();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -399,6 +410,9 @@ fn compare(title: &str, variants: &mut [Variant], rounds: usize) -> Vec<(&'stati
         }
         for &index in &order {
             let variant = &mut variants[index];
+            if let Some(before) = before_each {
+                before();
+            }
             let start = Instant::now();
             (variant.run)();
             let took = start.elapsed();
@@ -442,6 +456,8 @@ fn compare(title: &str, variants: &mut [Variant], rounds: usize) -> Vec<(&'stati
 
 const FLOOR: &str = "floor: raw clone(VM|VFORK) + execve";
 const RAW_FULL: &str = "raw clone + the full profile's system calls";
+const POSIX_SPAWN: &str = "posix_spawn (glibc)";
+const SPROUT_PLAIN: &str = "sprout plain";
 const NS_FLOOR: &str = "raw clone + new PID/mount/UTS/IPC namespaces";
 
 /// The variants to compare; `full` and `ns` are `None` where this machine cannot run them
@@ -461,17 +477,13 @@ fn variants<'a>(
     };
     let mut list = vec![
         v(FLOOR, None, Box::new(|| raw_clone(target, 0, None))),
-        v(
-            "posix_spawn (glibc)",
-            None,
-            Box::new(|| posix_spawn(target)),
-        ),
+        v(POSIX_SPAWN, None, Box::new(|| posix_spawn(target))),
         v(
             "Rust std Command",
             None,
             Box::new(|| std_command(target, false)),
         ),
-        v("sprout plain", None, Box::new(|| sprout_run(plain))),
+        v(SPROUT_PLAIN, None, Box::new(|| sprout_run(plain))),
     ];
     if let Some((full, raw)) = full {
         list.push(v(
@@ -506,6 +518,54 @@ fn variants<'a>(
         ));
     }
     list
+}
+
+/// What a caller that forks now and then (helper children, `multiprocessing` with fork, test
+/// runners) does between two spawns: a copy of itself that exits at once and is reaped.
+fn fork_and_reap() {
+    // SAFETY: the copy only calls _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: ends the copy at once.
+        unsafe { libc::_exit(0) };
+    }
+    assert!(pid > 0, "fork: {}", std::io::Error::last_os_error());
+    waitpid(pid);
+}
+
+/// The variants of the "caller forks between spawns" case.
+fn forking_variants<'a>(target: &'a Target, plain: &'a Spec) -> Vec<Variant<'a>> {
+    let v = |name, run: Box<dyn Fn() + 'a>| Variant {
+        name,
+        same_work: None,
+        run,
+        samples: Vec::new(),
+    };
+    vec![
+        v(FLOOR, Box::new(|| raw_clone(target, 0, None))),
+        v(POSIX_SPAWN, Box::new(|| posix_spawn(target))),
+        v(SPROUT_PLAIN, Box::new(|| sprout_run(plain))),
+    ]
+}
+
+/// The "caller forks between spawns" case at the caller's present size; returns sprout plain's
+/// p50 over posix_spawn's and over the floor's.
+fn compare_forking(target: &Target, plain: &Spec, rounds: usize) -> (f64, f64) {
+    let p50s = compare(
+        &format!(
+            "caller RSS {} MiB, forking a copy (which exits at once, reaped) before each spawn",
+            rss_kib() / 1024
+        ),
+        &mut forking_variants(target, plain),
+        rounds,
+        Some(&fork_and_reap),
+    );
+    let p50 = |name: &str| p50s.iter().find(|(n, _)| *n == name).unwrap().1;
+    let sprout = p50(SPROUT_PLAIN).as_secs_f64();
+    (
+        sprout / p50(POSIX_SPAWN).as_secs_f64(),
+        sprout / p50(FLOOR).as_secs_f64(),
+    )
 }
 
 /// `spec` when sprout can run it here, else `None` after saying why.
@@ -627,20 +687,47 @@ fn main() {
 
     println!("## sprout spawn benchmark\n");
     println!("machine: {}", machine());
+    if let Some(priority) = std::env::var("SPROUT_BENCH_FIFO")
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+    {
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: sched_setscheduler on this process with a param on this stack.
+        let set = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+        assert_eq!(set, 0, "SCHED_FIFO: {}", std::io::Error::last_os_error());
+        println!("scheduling: SCHED_FIFO, priority {priority}");
+    }
+
+    let big_rounds = (rounds / 3).max(30);
+    if std::env::var("SPROUT_BENCH_ONLY").is_ok_and(|only| only == "fork") {
+        let forking_small = compare_forking(&target, &plain, rounds);
+        let memory = grow_rss(big_gib);
+        let forking_big = compare_forking(&target, &plain, big_rounds);
+        drop(memory);
+        print_forking(big_gib, forking_small, forking_big);
+        return;
+    }
 
     let small = compare(
         &format!("caller RSS {} MiB", rss_kib() / 1024),
         &mut variants(&target, &plain, full, ns.as_ref(), true),
         rounds,
+        None,
     );
+    let forking_small = compare_forking(&target, &plain, rounds);
 
     let memory = grow_rss(big_gib);
     let big = compare(
         &format!("caller RSS {} MiB", rss_kib() / 1024),
         &mut variants(&target, &plain, full, ns.as_ref(), true),
-        (rounds / 3).max(30),
+        big_rounds,
+        None,
     );
+    let forking_big = compare_forking(&target, &plain, big_rounds);
     drop(memory);
+    print_forking(big_gib, forking_small, forking_big);
 
     let p50 =
         |set: &[(&str, Duration)], name: &str| set.iter().find(|(n, _)| *n == name).unwrap().1;
@@ -648,9 +735,9 @@ fn main() {
     println!(
         "\nat {big_gib} GiB / at small RSS, p50: sprout plain {:.3}, floor {:.3}, \
          posix_spawn {:.3}, fork + execve {:.1}",
-        growth("sprout plain"),
+        growth(SPROUT_PLAIN),
         growth(FLOOR),
-        growth("posix_spawn (glibc)"),
+        growth(POSIX_SPAWN),
         growth("fork + execve"),
     );
 
@@ -809,6 +896,14 @@ fn refuse_close_range_on_this_thread() {
             std::io::Error::last_os_error()
         );
     }
+}
+
+fn print_forking(big_gib: usize, small: (f64, f64), big: (f64, f64)) {
+    println!(
+        "\nforking a copy before each spawn, sprout plain p50 / posix_spawn p50: {:.3} at small \
+         RSS, {:.3} at {big_gib} GiB; / floor p50: {:.3}, {:.3}",
+        small.0, big.0, small.1, big.1
+    );
 }
 
 fn machine() -> String {
@@ -1011,6 +1106,7 @@ fn abi11_properties(target: &Target, plain: &Spec, rounds: usize) {
         "ABI 1.1 properties, each beside its own system calls",
         &mut variants,
         rounds,
+        None,
     );
     let p50 = |name: &str| {
         p50s.iter()
