@@ -68,16 +68,3 @@ def status_field(report, name):
             return value.strip()
     raise KeyError(name)
 
-
-# Tracked on the board: ABI 1.1 declares the process group, and abi11's next piece applies
-# it; until then the library refuses it with ENOTSUP ("not applied by this build yet").
-# Remove this mark when it lands.
-pending_process_group = pytest.mark.xfail(
-    raises=OSError, strict=False, reason="ABI 1.1 process group not applied by the library yet"
-)
-
-# The other ABI 1.1 properties (oom_score_adj, scheduling, I/O priority, CPU affinity,
-# personality, UTS names, root directory, ptrace): declared, applied by abi11's next piece.
-pending_properties = pytest.mark.xfail(
-    raises=OSError, strict=False, reason="ABI 1.1 property not applied by the library yet"
-)

@@ -27,9 +27,6 @@ NOT_FOR_SPROUT = {
     "POSIXProcessTestCase.test_preexec_fork_failure": PREEXEC_FN,
     "POSIXProcessTestCase.test_close_fds_after_preexec": PREEXEC_FN,
     "POSIXProcessTestCase.test_surrogates_error_message": PREEXEC_FN,
-    # Tracked on the board: ABI 1.1's process group is declared but applied only by abi11's
-    # next piece ("pgid is not applied by this build yet"); remove this line when it lands.
-    "POSIXProcessTestCase.test_process_group_0": "process_group: the library's ABI 1.1 process group is not applied yet (abi11's next piece)",
 }
 
 # With --popen only: tests that reach into subprocess's internals where sprout.Popen does not

@@ -12,7 +12,7 @@ import pytest
 
 import sprout
 import sprout.popen
-from conftest import caller_ignored, parse_report, pending_process_group, status_field
+from conftest import caller_ignored, parse_report, status_field
 
 
 def probe_report(probe, *extra, popen=sprout.Popen, **keywords):
@@ -84,7 +84,6 @@ def test_start_new_session(probe):
     assert got["sid"] == [str(os.getsid(0))]
 
 
-@pending_process_group
 def test_process_group(probe):
     got, _ = probe_report(probe, process_group=0)
     assert got["pgid"] == got["pid"]

@@ -13,7 +13,7 @@ import time
 import pytest
 
 import sprout
-from conftest import caller_ignored, parse_report, pending_process_group, pending_properties, status_field
+from conftest import caller_ignored, parse_report, status_field
 
 
 def report(probe, *extra_commands, fds=None, **keywords):
@@ -347,7 +347,6 @@ def test_a_pseudo_terminal_becomes_the_controlling_terminal(probe):
         os.close(master)
 
 
-@pending_process_group
 def test_abi_1_1_process_group(probe):
     got, _ = report(probe, process_group=0)
     assert got["pgid"] == got["pid"]
@@ -402,7 +401,6 @@ def started_waiting(probe, **keywords):
     return process, release
 
 
-@pending_properties
 def test_abi_1_1_oom_score_adj_scheduling_affinity_and_personality(probe):
     cpu = sorted(os.sched_getaffinity(0))[-1]
     process, release = started_waiting(
@@ -427,7 +425,6 @@ def test_abi_1_1_oom_score_adj_scheduling_affinity_and_personality(probe):
         assert release() == 0
 
 
-@pending_properties
 def test_abi_1_1_hostname_and_domainname_of_a_new_uts_namespace():
     r, w = os.pipe()
     process = sprout.spawn(
@@ -443,7 +440,6 @@ def test_abi_1_1_hostname_and_domainname_of_a_new_uts_namespace():
     assert process.wait() == 0
 
 
-@pending_properties
 def test_abi_1_1_root_directory_by_path_and_fd(probe, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
@@ -467,7 +463,6 @@ def test_abi_1_1_root_directory_by_path_and_fd(probe, tmp_path):
     assert e.value.filename == tmp_path / "missing"
 
 
-@pending_properties
 def test_abi_1_1_ptrace_stops_the_program_at_its_first_instruction(probe):
     process = sprout.spawn([probe, "exit", "0"], ptrace=True)
     try:
