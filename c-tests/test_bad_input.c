@@ -385,6 +385,47 @@ static void inheritable_outside_bounding(call *c) {
   c->a.capabilities = &caps;
 }
 
+/* After the credentials change in the child, which shares the caller's memory (and so the
+ * dumpable flag the change sets). */
+static void new_ids_then_missing_program(call *c) {
+  creds = (sprout_credentials){.uid = 65534, .gid = 65534};
+  c->a.credentials = &creds;
+  c->a.filename = "/sprout-no-such-dir/program";
+  snprintf(culprit, sizeof culprit, "exec: %s", c->a.filename);
+}
+
+/* Joining a user namespace the caller's euid does not own, then failing. Its holder is
+ * unshare(1) run as uid 65534 (exec'd, so that a sanitizer's threads in a forked copy of this
+ * process cannot make unshare(CLONE_NEWUSER) fail). */
+static void foreign_user_namespace_then_missing_program(call *c) {
+  ns[0] = (sprout_namespace){CLONE_NEWUSER, -1};
+  pid_t holder = fork();
+  CHECK(holder >= 0, "fork");
+  if (holder == 0) {
+    if (syscall(SYS_setresgid, 65534, 65534, 65534) == 0 &&
+        syscall(SYS_setresuid, 65534, 65534, 65534) == 0)
+      execlp("unshare", "unshare", "--user", "sleep", "100", (char *)NULL);
+    _exit(127);
+  }
+  char path[64], own[64] = "", theirs[64] = "";
+  CHECK(readlink("/proc/self/ns/user", own, sizeof own - 1) > 0, "readlink");
+  snprintf(path, sizeof path, "/proc/%d/ns/user", holder);
+  for (int tries = 0; tries < 1000 && (!theirs[0] || !strcmp(theirs, own)); tries++) {
+    usleep(1000);
+    memset(theirs, 0, sizeof theirs);
+    if (readlink(path, theirs, sizeof theirs - 1) < 0) theirs[0] = 0;
+  }
+  CHECK(theirs[0] && strcmp(theirs, own), "the namespace holder did not unshare");
+  ns[0].fd = open(path, O_RDONLY | O_CLOEXEC);
+  CHECK(ns[0].fd >= 0, "open %s", path);
+  /* The fd keeps the namespace: the holder goes, so the caller has no child of its own. */
+  kill(holder, SIGKILL);
+  CHECK(waitpid(holder, NULL, 0) == holder, "waitpid");
+  set_ns(c, 1);
+  c->a.filename = "/sprout-no-such-dir/program";
+  snprintf(culprit, sizeof culprit, "exec: %s", c->a.filename);
+}
+
 #define R(name, code, stage, culprit) {#name, name, code, SPROUT_STAGE_##stage, culprit, 0}
 #define ROOT(name, code, stage, culprit) {#name, name, code, SPROUT_STAGE_##stage, culprit, 1}
 
@@ -462,6 +503,8 @@ static const row ROWS[] = {
     ROOT(inheritable_outside_bounding, EPERM, CAPABILITIES, "inheritable CAP_NET_RAW (13)"),
     ROOT(map_the_kernel_refuses, EINVAL, NAMESPACES, "uid_map[1] = 1000 4294967295 1"),
     ROOT(removed_cgroup, ENOENT, CGROUP, NULL),
+    ROOT(new_ids_then_missing_program, ENOENT, EXEC, NULL),
+    ROOT(foreign_user_namespace_then_missing_program, ENOENT, EXEC, NULL),
 };
 #define NROWS (sizeof ROWS / sizeof ROWS[0])
 
