@@ -55,7 +55,10 @@ static pid_t start_flood(pid_t target) {
 
 static void stop_flood(pid_t flooder) {
   kill(flooder, SIGKILL);
-  CHECK(waitpid(flooder, NULL, 0) == flooder, "waitpid flooder");
+  pid_t got;
+  while ((got = waitpid(flooder, NULL, 0)) < 0 && errno == EINTR) { /* signals still arriving */
+  }
+  CHECK(got == flooder, "waitpid flooder: %s", strerror(errno));
 }
 
 /* One spawn of each kind the flood must not disturb: a plain one, one that fails in the
