@@ -22,6 +22,13 @@
  *                   (KEYCTL_DESCRIBE: "type;uid;gid;perm;name"), or the error
  *   root            print "root=" and where /proc/self/root points, and "rootid=DEV:INO" of /
  *   ttyname         print "ttyname=" and ttyname(0), or the error
+ *   mkdir PATH      mkdir(PATH, 0700); print "mkdir=RESULT errno=ERRNO" (the raw return value)
+ *   open PATH       open PATH for reading; print "open=ok" or "open=errno N (text)"
+ *   bind PORT       bind a TCP socket to 127.0.0.1:PORT; "bind=ok" or "bind=errno N (text)"
+ *   connect PORT    connect a TCP socket to 127.0.0.1:PORT; "connect=ok" or the errno likewise
+ *   kill PID SIG    kill(PID, SIG); "kill=ok" or "kill=errno N (text)"
+ *   abstract NAME   connect a UNIX stream socket to the abstract address NAME; "abstract=ok" or
+ *                   the errno likewise
  *
  * The report is "key=value" lines: pid, ppid, pgid, sid, cwd, umask, arg (each), env (each),
  * fd (each open fd: "N cloexec|inherit -> target"), status (each line of
@@ -35,7 +42,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -95,6 +109,46 @@ static void report(int argc, char **argv) {
   }
   printf("end\n");
   fflush(stdout);
+}
+
+/* "KEY=ok" when ret >= 0, else "KEY=errno N (text)". */
+static void outcome(const char *key, long ret) {
+  if (ret >= 0)
+    printf("%s=ok\n", key);
+  else
+    printf("%s=errno %d (%s)\n", key, errno, strerror(errno));
+  fflush(stdout);
+}
+
+/* A TCP socket bound (bind) or connected (connect) to 127.0.0.1:port. */
+static long tcp(int do_bind, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in addr = {0};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons((uint16_t)port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  long ret = do_bind ? bind(fd, (struct sockaddr *)&addr, sizeof addr)
+                     : connect(fd, (struct sockaddr *)&addr, sizeof addr);
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return ret;
+}
+
+static long abstract_connect(const char *name) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_un addr = {0};
+  addr.sun_family = AF_UNIX;
+  size_t len = strlen(name);
+  if (len > sizeof addr.sun_path - 1) len = sizeof addr.sun_path - 1;
+  memcpy(addr.sun_path + 1, name, len);
+  long ret = connect(fd, (struct sockaddr *)&addr, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return ret;
 }
 
 int main(int argc, char **argv) {
@@ -158,6 +212,23 @@ int main(int argc, char **argv) {
       const char *name = ttyname(0);
       printf("ttyname=%s\n", name ? name : strerror(errno));
       fflush(stdout);
+    } else if (!strcmp(cmd, "mkdir") && i + 1 < argc) {
+      errno = 0;
+      long ret = mkdir(argv[++i], 0700);
+      printf("mkdir=%ld errno=%d\n", ret, ret < 0 ? errno : 0);
+      fflush(stdout);
+    } else if (!strcmp(cmd, "open") && i + 1 < argc) {
+      int fd = open(argv[++i], O_RDONLY | O_CLOEXEC);
+      outcome("open", fd);
+      if (fd >= 0) close(fd);
+    } else if ((!strcmp(cmd, "bind") || !strcmp(cmd, "connect")) && i + 1 < argc) {
+      outcome(cmd, tcp(!strcmp(cmd, "bind"), atoi(argv[++i])));
+    } else if (!strcmp(cmd, "kill") && i + 2 < argc) {
+      int pid = atoi(argv[++i]);
+      int sig = atoi(argv[++i]);
+      outcome("kill", kill(pid, sig));
+    } else if (!strcmp(cmd, "abstract") && i + 1 < argc) {
+      outcome("abstract", abstract_connect(argv[++i]));
     } else if (!strcmp(cmd, "spew") && i + 1 < argc) {
       for (long n = atol(argv[++i]), line = 0; line < n; line++) printf("spew %05ld\n", line);
       fflush(stdout);

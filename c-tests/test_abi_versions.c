@@ -61,7 +61,8 @@ TEST(the_version_queries_describe_this_library) {
   CHECK(sprout_abi_minor() == SPROUT_ABI_MINOR && SPROUT_ABI_MINOR == 1, "minor");
   uint64_t all = SPROUT_EXEC2_SETPGROUP | SPROUT_EXEC2_KEEP_IGNORED_SIGNALS |
                  SPROUT_EXEC2_KEEP_UMASK | SPROUT_EXEC2_OOM_SCORE_ADJ | SPROUT_EXEC2_PERSONALITY |
-                 SPROUT_EXEC2_ROOT_FD | SPROUT_EXEC2_PTRACE | SPROUT_EXEC2_NO_DEFAULT_PATH;
+                 SPROUT_EXEC2_ROOT_FD | SPROUT_EXEC2_PTRACE | SPROUT_EXEC2_NO_DEFAULT_PATH |
+                 SPROUT_EXEC2_PAUSED;
   CHECK(sprout_exec_flags2_known() == all, "known flags2 %#llx",
         (unsigned long long)sprout_exec_flags2_known());
 }

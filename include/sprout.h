@@ -109,6 +109,35 @@
 // spawn fails with `-ENOENT`, stage EXEC, as runc and crun refuse such a program.
 #define SPROUT_EXEC2_NO_DEFAULT_PATH (1ull << 7)
 
+// Since 1.1, a bit of `flags2`: a paused start (runc's create/start split, bubblewrap's
+// `--block-fd`). `sprout_exec_async` returns once the process exists with every step done but
+// execve, holding there: the caller can see it (its pid, `sprout_pidfd`, /proc/PID/status
+// with its ids, capabilities, NoNewPrivs and Seccomp; /proc/PID/ns/*; its cgroup) and prepare
+// what is around it (write its cgroup's limits, move a veth end into its network namespace)
+// before `sprout_start(pid)` lets it run its program. The program,
+// and the PATH search for it, run only then, so an exec failure is reported by
+// `sprout_start`.
+//
+// A paused process takes signals as its program would (every handler is SIG_DFL and its mask
+// the program's `sigmask` already): `sprout_signal(pid, SIGKILL)` is a clean abort, after
+// which `sprout_wait` gives its status; SIGSTOP stops it. `sprout_wait` waits for it to end,
+// which it does only when signalled. `sprout_release` ends it (SIGKILL) before forgetting it:
+// nothing could start it any more. It also ends (status 127) when the caller's process exits
+// or execs, as it waits on a socket whose other end only the caller holds (close-on-exec; a
+// copy of the caller made by fork holds it too, until that copy exits, execs or next calls
+// the library).
+//
+// Until it runs its program it shares the caller's memory (CLONE_VM), like any sprout child
+// before execve, so /proc/PID/exe, cmdline and the memory figures of its status are the
+// caller's; it holds one fd more than its program will, close-on-exec: the socket it waits on.
+// The library keeps what it reads until then (a copy of the request, the plan, its stack), so
+// the caller may free its arguments, spawn again from the same thread, or start it from any
+// other. A seccomp filter installed with no_new_privs is in place while it is paused, and must
+// let through the calls it makes to pause and go on: futex, read, then execve. Not with `sprout_exec` (which would wait for ever) nor with
+// a joined time namespace (the child cannot wait without sharing the caller's memory):
+// `-EINVAL`, stage ARGS.
+#define SPROUT_EXEC2_PAUSED (1ull << 8)
+
 // `IOPRIO_WHO_PROCESS`, and where the class goes in an I/O priority (`IOPRIO_CLASS_SHIFT`).
 #define IOPRIO_WHO_PROCESS 1
 
@@ -470,7 +499,8 @@ typedef struct sprout_exec_args {
   // writes it only when it is started with CLONE_VFORK, and a spawn whose child must wait
   // for the caller instead (id maps for a new user namespace, a terminal handed to
   // `credentials.uid` in another user namespace, hard limits raised by the caller for a
-  // new user and PID namespace: see `sprout_id_map`) refuses it with `-EINVAL`, stage ARGS,
+  // new user and PID namespace: see `sprout_id_map`; a paused start, `SPROUT_EXEC2_PAUSED`)
+  // refuses it with `-EINVAL`, stage ARGS,
   // rather than change the caller's. The caller's own value never changes.
   int32_t oom_score_adj;
   // Since 1.1: the signal mask the program starts with (POSIX_SPAWN_SETSIGMASK); bit
@@ -692,6 +722,16 @@ int32_t sprout_exec_async(const struct sprout_exec_args *args,
                           struct sprout_process *out,
                           struct sprout_error *err);
 
+// Since 1.1: lets a process started with `SPROUT_EXEC2_PAUSED` run its program, and returns
+// as `sprout_exec_async` returns for a process started without it: 0 once its execve has
+// passed the point of no return; otherwise the error of the exec with its stage (EXEC: the
+// program, looked up only now, was not found or could not be run; SPAWN, `-EINTR`: the
+// process died while paused, a signal sent to it, its wait status in the message), the
+// process then reaped and forgotten, as a failed `sprout_exec_async` leaves none. `-ESRCH`,
+// stage ARGS, for a pid the library does not track; `-EALREADY` for one that is not paused
+// (started already, by this call on another thread too, or started without the flag).
+int32_t sprout_start(int32_t pid, struct sprout_error *err);
+
 // `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
 // When the process got the caller's own controlling terminal, the terminal goes back to the
 // foreground group that had it before the spawn once the process has ended.
@@ -699,6 +739,8 @@ int32_t sprout_exec_async(const struct sprout_exec_args *args,
 // With SIGCHLD ignored (or `SA_NOCLDWAIT`) the kernel reaps the process itself: the status
 // then comes from its pidfd (Linux 6.15 and later); older kernels keep none, and the call
 // returns `-ECHILD`, stage WAIT, after the program ran (see `sprout_wait`).
+//
+// `SPROUT_EXEC2_PAUSED` is `-EINVAL` here: nothing could start the process.
 int32_t sprout_exec(const struct sprout_exec_args *args,
                     const int32_t *fds,
                     size_t fds_len,
@@ -749,7 +791,8 @@ int32_t sprout_pidfd(int32_t pid);
 
 // Forgets a process without reaping it; the caller then reaps it itself. `-ESRCH` for an
 // untracked pid. A process someone else reaped is tracked until `sprout_wait` or this call
-// (see `sprout_wait`).
+// (see `sprout_wait`). Since 1.1, a process paused before execve (`SPROUT_EXEC2_PAUSED`) is
+// ended with SIGKILL first, and the call returns once it no longer runs.
 int32_t sprout_release(int32_t pid);
 
 // Fills `pids` with up to `capacity` tracked pids of `container_id` (NULL: every tracked

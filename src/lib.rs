@@ -42,13 +42,29 @@ pub struct Process {
 
 /// Starts the process `spec` describes and returns once it runs the new program; nothing
 /// waits for it. The process stays in sprout's table until [`wait`] or [`release`].
+///
+/// With `spec.paused` it returns once the process holds before execve, every other step done:
+/// its pid, pidfd and /proc entries are there, and it runs its program only at [`start`]
+/// (see `SPROUT_EXEC2_PAUSED` in the header).
 pub fn spawn(spec: &Spec) -> Result<Process> {
     let spawned = spawn::spawn(spec)?;
-    table::insert(spawned.pid, spawned.pidfd, spec.container_id.as_deref());
+    table::insert(
+        spawned.pid,
+        spawned.pidfd,
+        spec.container_id.as_deref(),
+        spawned.paused,
+    );
     Ok(Process {
         pid: spawned.pid,
         tty: spawned.tty,
     })
+}
+
+/// Lets a process spawned paused run its program; returns once it does, or the error of its
+/// exec with the stage (the process is then reaped and forgotten). `ESRCH` for a pid sprout
+/// does not track, `EALREADY` for one that is not paused.
+pub fn start(pid: i32) -> Result<()> {
+    table::start(pid)
 }
 
 /// Waits for `pid` (`None`: as long as it takes), reaps it and returns its raw wait status
@@ -64,6 +80,13 @@ pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
 /// the caller's own terminal, the terminal goes back to the foreground group that had it
 /// before, as a shell does when a foreground job ends.
 pub fn run(spec: &Spec) -> Result<i32> {
+    if spec.paused {
+        return Err(Error::args(
+            Errno::EINVAL,
+            "a paused start (SPROUT_EXEC2_PAUSED) with sprout_exec, which would wait for ever: \
+             use sprout_exec_async, then sprout_start",
+        ));
+    }
     let process = spawn(spec)?;
     let status = wait(process.pid, None);
     if let Some(tty) = &process.tty {

@@ -181,6 +181,8 @@ pub struct Spec {
     pub root: Option<Root>,
     /// PTRACE_TRACEME before execve.
     pub ptrace: bool,
+    /// Hold before execve until [`crate::start`] (`SPROUT_EXEC2_PAUSED`).
+    pub paused: bool,
 }
 
 impl Spec {
@@ -221,6 +223,7 @@ impl Spec {
             domainname: None,
             root: None,
             ptrace: false,
+            paused: false,
         }
     }
 

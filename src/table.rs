@@ -26,6 +26,7 @@ use once_cell::sync::Lazy;
 use crate::error::{Error, Result, Stage};
 use crate::fork::{self, Lock, LockGuard, MappedLockGuard, Owner, RawLock};
 use crate::pidfd::{self, Block, Life};
+use crate::spawn::Paused;
 
 /// How many exit statuses of gone processes the table keeps for a `wait` that has not come
 /// yet; past that, the oldest are forgotten (a caller that reaps with waitpid(-1) and never
@@ -71,11 +72,28 @@ struct Processes {
     /// Prune when this many children are reached (at least PRUNE_MIN).
     prune_at: usize,
     next_id: u64,
+    /// The children started paused and not started yet, by pid, with their id: what each
+    /// reads until it has exec'd or died. Dropping one ends its child first (it may block
+    /// until the child is gone), so records leave the table to be dropped after the lock.
+    paused: HashMap<i32, (u64, Paused)>,
 }
 
 impl Processes {
+    /// Empties the table of a copy made by fork: its parent's processes are not its children,
+    /// and their paused records hold the parent's memory, which the copy must not free.
     fn clear(&mut self) {
+        for (_, (_, paused)) in self.paused.drain() {
+            paused.abandon();
+        }
         *self = Processes::default();
+    }
+
+    /// The paused record of the process `id` at `pid`, if it has one.
+    fn take_paused(&mut self, pid: i32, id: u64) -> Option<Paused> {
+        match self.paused.get(&pid) {
+            Some((paused_id, _)) if *paused_id == id => self.paused.remove(&pid).map(|(_, p)| p),
+            _ => None,
+        }
     }
 
     fn children(&self) -> impl Iterator<Item = (i32, &Arc<Child>)> {
@@ -90,13 +108,22 @@ impl Processes {
     }
 
     /// Adds a child; true when the table is due for a prune, which the caller then runs.
-    fn insert(&mut self, pid: i32, pidfd: OwnedFd, container: Option<&str>) -> bool {
+    fn insert(
+        &mut self,
+        pid: i32,
+        pidfd: OwnedFd,
+        container: Option<&str>,
+        paused: Option<Paused>,
+    ) -> bool {
         self.next_id += 1;
         let child = Arc::new(Child {
             id: self.next_id,
             pidfd,
             container: container.map(Arc::from),
         });
+        if let Some(paused) = paused {
+            self.paused.insert(pid, (self.next_id, paused));
+        }
         // An older entry under the same pid can only be a process someone else reaped (the
         // kernel reuses a pid only after its zombie is gone): the new one replaces it.
         if let Some(Entry::Ended { id, .. }) = self.by_pid.insert(pid, Entry::Child(child)) {
@@ -173,9 +200,9 @@ fn table() -> MappedLockGuard<'static, Processes> {
     })
 }
 
-/// Registers a process that has just exec'd.
-pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>) {
-    if table().insert(pid, pidfd, container) {
+/// Registers a process that has just exec'd, or paused before execve (with its record).
+pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>, paused: Option<Paused>) {
+    if table().insert(pid, pidfd, container, paused) {
         prune();
     }
 }
@@ -213,9 +240,14 @@ fn settle(gone: Vec<(i32, Arc<Child>)>) {
         .map(|(_, child)| pidfd::kept_status(&child.pidfd))
         .collect();
     let mut table = table();
+    let mut records = Vec::new();
     for ((pid, child), status) in gone.iter().zip(statuses) {
         table.settle(*pid, child, status);
+        records.extend(table.take_paused(*pid, child.id));
     }
+    drop(table);
+    // Gone, so no longer reading them: freed at once.
+    drop(records);
 }
 
 /// The child tracked under `pid`, if it is not known gone.
@@ -255,16 +287,56 @@ pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
     };
     match reaped {
         Ok(Some(status)) => {
-            table().forget(pid, child.id);
+            forget(pid, child.id);
             Ok(status)
         }
         Ok(None) => Err(wait_error(Errno::ETIMEDOUT, ": still running")),
         Err(Errno::ECHILD) => {
-            table().forget(pid, child.id);
+            forget(pid, child.id);
             Err(wait_error(Errno::ECHILD, &reaped_elsewhere()))
         }
         Err(errno) => Err(wait_error(errno, "")),
     }
+}
+
+/// Forgets the process `id` at `pid`, which no longer runs, with its paused record if any.
+fn forget(pid: i32, id: u64) {
+    let paused = {
+        let mut table = table();
+        table.forget(pid, id);
+        table.take_paused(pid, id)
+    };
+    drop(paused);
+}
+
+/// Lets a paused process run its program: returns once it does, or the error of its exec,
+/// the process then reaped and forgotten. `ESRCH` (stage ARGS) for a pid the library does not
+/// track, `EALREADY` for one that is not paused (started, or never paused).
+pub fn start(pid: i32) -> Result<()> {
+    let not = |errno, what: &str| Error::args(errno, format!("pid {pid}{what}"));
+    let (child, paused) = {
+        let mut table = table();
+        let child = match table.by_pid.get(&pid) {
+            Some(Entry::Child(child)) => child.clone(),
+            _ => {
+                return Err(not(Errno::ESRCH, ": not a live process started by sprout"));
+            }
+        };
+        let paused = table.take_paused(pid, child.id);
+        (child, paused)
+    };
+    let Some(paused) = paused else {
+        return Err(not(
+            Errno::EALREADY,
+            ": not paused (started already, or started without SPROUT_EXEC2_PAUSED)",
+        ));
+    };
+    let started = paused.start(&child.pidfd);
+    if started.is_err() {
+        // Reaped by the start.
+        forget(pid, child.id);
+    }
+    started
 }
 
 /// Why the status of a process someone else reaped is lost.
@@ -318,9 +390,19 @@ pub fn pidfd(pid: i32) -> std::result::Result<OwnedFd, Errno> {
         .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE)))
 }
 
-/// Forgets `pid` without reaping it. `ESRCH` when the library does not know it.
+/// Forgets `pid` without reaping it. `ESRCH` when the library does not know it. A paused
+/// process is ended first (SIGKILL), as its paused record must be freed and nothing could
+/// start it any more.
 pub fn release(pid: i32) -> std::result::Result<(), Errno> {
-    table().remove(pid).map(drop).ok_or(Errno::ESRCH)
+    let (entry, paused) = {
+        let mut table = table();
+        let entry = table.remove(pid).ok_or(Errno::ESRCH)?;
+        let paused = table.take_paused(pid, entry.id());
+        (entry, paused)
+    };
+    drop(paused);
+    drop(entry);
+    Ok(())
 }
 
 /// The pids of `container` (`None`: every process) that are not gone, in ascending order.

@@ -347,12 +347,23 @@ impl Prepared {
     /// died, which would leave the caller in a background group of a dead foreground group.
     pub fn undo(&self, pid: i32) {
         if let Some(pending) = &self.handle {
-            if pending.session == TtySession::Caller
-                && nix::unistd::tcgetpgrp(&pending.fd) == Ok(Pid::from_raw(pid))
-            {
-                let _ = set_foreground(pending.fd.as_fd(), pending.previous_foreground);
+            if pending.session == TtySession::Caller {
+                give_back_from(pending.fd.as_fd(), pid, pending.previous_foreground);
             }
         }
+    }
+
+    /// What `undo` does, for later: a paused process that fails when it is started (its
+    /// handle is the caller's by then). None when there is nothing to undo (not case 2).
+    pub fn undo_later(&self) -> Option<ForegroundUndo> {
+        let pending = self.handle.as_ref()?;
+        if pending.session != TtySession::Caller {
+            return None;
+        }
+        Some(ForegroundUndo {
+            fd: pending.fd.try_clone().ok()?,
+            previous_foreground: pending.previous_foreground,
+        })
     }
 
     /// What a failed TTY step of the child failed on, in words.
@@ -387,6 +398,25 @@ impl Prepared {
             Some(TtyItem::Foreground) => format!("{fd}: TIOCSPGRP"),
             None => fd,
         }
+    }
+}
+
+/// `Prepared::undo`, kept with a duplicate of the caller's terminal (case 2).
+pub(crate) struct ForegroundUndo {
+    fd: OwnedFd,
+    previous_foreground: i32,
+}
+
+impl ForegroundUndo {
+    pub fn run(&self, pid: i32) {
+        give_back_from(self.fd.as_fd(), pid, self.previous_foreground);
+    }
+}
+
+/// Gives the terminal `fd` back to `previous` if process `pid`'s group has it.
+fn give_back_from(fd: BorrowedFd, pid: i32, previous: i32) {
+    if nix::unistd::tcgetpgrp(fd) == Ok(Pid::from_raw(pid)) {
+        let _ = set_foreground(fd, previous);
     }
 }
 

@@ -146,3 +146,9 @@ fn scheduling() {
 fn isolation() {
     run_c_test("isolation");
 }
+
+/// Issue 14: a paused start (SPROUT_EXEC2_PAUSED) and sprout_start.
+#[test]
+fn paused() {
+    run_c_test("paused");
+}

@@ -81,6 +81,7 @@ fn older_kernels() {
         "fork",
         // ABI 1.1's kept ignored signals take another path after the legacy clone.
         "signal_state",
+        "paused",
     ] {
         let excluded = NEEDS_NEW_SYSCALLS_ITSELF
             .iter()
@@ -118,6 +119,7 @@ const SANITIZED: &[&str] = &[
     "process_group",
     "scheduling",
     "isolation",
+    "paused",
 ];
 
 /// What does not fit an AddressSanitizer build.

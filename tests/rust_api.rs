@@ -516,3 +516,29 @@ fn a_child_sprout_did_not_start_is_never_reaped() {
     drop(child.stdin.take());
     assert_eq!(child.wait().unwrap().code(), Some(5));
 }
+
+/// A paused spawn holds before execve, its properties in place, until `start` (issue 14).
+#[test]
+fn a_paused_spawn_runs_its_program_only_once_started() {
+    let mut spec = probe_spec(&["say", "started"]);
+    spec.paused = true;
+    spec.no_new_privs = true;
+    let mut started = start(spec).unwrap();
+    assert_eq!(proc_status(started.pid, "NoNewPrivs"), "1");
+    let mut pending = libc::pollfd {
+        fd: started.stdout.get_ref().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd on this stack.
+    assert_eq!(unsafe { libc::poll(&mut pending, 1, 100) }, 0, "ran early");
+    sprout::start(started.pid).unwrap();
+    assert_eq!(started.line(), "started");
+    assert_eq!(
+        sprout::start(started.pid).unwrap_err().errno,
+        Errno::EALREADY
+    );
+    drop(started.stdin.take());
+    let status = sprout::wait(started.pid, None).unwrap();
+    assert!(libc::WIFEXITED(status), "{status:#x}");
+}

@@ -28,7 +28,8 @@ pub(crate) const KNOWN_FLAGS2: u64 = SPROUT_EXEC2_SETPGROUP
     | SPROUT_EXEC2_PERSONALITY
     | SPROUT_EXEC2_ROOT_FD
     | SPROUT_EXEC2_PTRACE
-    | SPROUT_EXEC2_NO_DEFAULT_PATH;
+    | SPROUT_EXEC2_NO_DEFAULT_PATH
+    | SPROUT_EXEC2_PAUSED;
 
 /// The largest `size` accepted, as for clone3: a page.
 const MAX_ARGS_SIZE: usize = 4096;
@@ -249,6 +250,7 @@ unsafe fn read_1_1(args: &sprout_exec_args, spec: &mut Spec) -> Result<()> {
     spec.hostname = unsafe { string(args.hostname) }?;
     spec.domainname = unsafe { string(args.domainname) }?;
     spec.no_default_path = flag(SPROUT_EXEC2_NO_DEFAULT_PATH);
+    spec.paused = flag(SPROUT_EXEC2_PAUSED);
     spec.extra_cgroups = array(
         args.extra_cgroup_fds,
         args.extra_cgroup_fds_len,

@@ -173,6 +173,19 @@ pub unsafe extern "C" fn sprout_exec_async(
     })
 }
 
+/// Since 1.1: lets a process started with `SPROUT_EXEC2_PAUSED` run its program, and returns
+/// as `sprout_exec_async` returns for a process started without it: 0 once its execve has
+/// passed the point of no return; otherwise the error of the exec with its stage (EXEC: the
+/// program, looked up only now, was not found or could not be run; SPAWN, `-EINTR`: the
+/// process died while paused, a signal sent to it, its wait status in the message), the
+/// process then reaped and forgotten, as a failed `sprout_exec_async` leaves none. `-ESRCH`,
+/// stage ARGS, for a pid the library does not track; `-EALREADY` for one that is not paused
+/// (started already, by this call on another thread too, or started without the flag).
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_start(pid: i32, err: *mut sprout_error) -> i32 {
+    with_error(err, || crate::start(pid).map(|()| 0))
+}
+
 /// `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
 /// When the process got the caller's own controlling terminal, the terminal goes back to the
 /// foreground group that had it before the spawn once the process has ended.
@@ -180,6 +193,8 @@ pub unsafe extern "C" fn sprout_exec_async(
 /// With SIGCHLD ignored (or `SA_NOCLDWAIT`) the kernel reaps the process itself: the status
 /// then comes from its pidfd (Linux 6.15 and later); older kernels keep none, and the call
 /// returns `-ECHILD`, stage WAIT, after the program ran (see `sprout_wait`).
+///
+/// `SPROUT_EXEC2_PAUSED` is `-EINVAL` here: nothing could start the process.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sprout_exec(
     args: *const sprout_exec_args,
@@ -275,7 +290,8 @@ pub extern "C" fn sprout_pidfd(pid: i32) -> i32 {
 
 /// Forgets a process without reaping it; the caller then reaps it itself. `-ESRCH` for an
 /// untracked pid. A process someone else reaped is tracked until `sprout_wait` or this call
-/// (see `sprout_wait`).
+/// (see `sprout_wait`). Since 1.1, a process paused before execve (`SPROUT_EXEC2_PAUSED`) is
+/// ended with SIGKILL first, and the call returns once it no longer runs.
 #[unsafe(no_mangle)]
 pub extern "C" fn sprout_release(pid: i32) -> i32 {
     with_errno(|| crate::release(pid).map(|()| 0))

@@ -68,6 +68,34 @@ pub const SPROUT_EXEC2_PTRACE: u64 = 1u64 << 6;
 /// searched in the default `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`: the
 /// spawn fails with `-ENOENT`, stage EXEC, as runc and crun refuse such a program.
 pub const SPROUT_EXEC2_NO_DEFAULT_PATH: u64 = 1u64 << 7;
+/// Since 1.1, a bit of `flags2`: a paused start (runc's create/start split, bubblewrap's
+/// `--block-fd`). `sprout_exec_async` returns once the process exists with every step done but
+/// execve, holding there: the caller can see it (its pid, `sprout_pidfd`, /proc/PID/status
+/// with its ids, capabilities, NoNewPrivs and Seccomp; /proc/PID/ns/*; its cgroup) and prepare
+/// what is around it (write its cgroup's limits, move a veth end into its network namespace)
+/// before `sprout_start(pid)` lets it run its program. The program,
+/// and the PATH search for it, run only then, so an exec failure is reported by
+/// `sprout_start`.
+///
+/// A paused process takes signals as its program would (every handler is SIG_DFL and its mask
+/// the program's `sigmask` already): `sprout_signal(pid, SIGKILL)` is a clean abort, after
+/// which `sprout_wait` gives its status; SIGSTOP stops it. `sprout_wait` waits for it to end,
+/// which it does only when signalled. `sprout_release` ends it (SIGKILL) before forgetting it:
+/// nothing could start it any more. It also ends (status 127) when the caller's process exits
+/// or execs, as it waits on a socket whose other end only the caller holds (close-on-exec; a
+/// copy of the caller made by fork holds it too, until that copy exits, execs or next calls
+/// the library).
+///
+/// Until it runs its program it shares the caller's memory (CLONE_VM), like any sprout child
+/// before execve, so /proc/PID/exe, cmdline and the memory figures of its status are the
+/// caller's; it holds one fd more than its program will, close-on-exec: the socket it waits on.
+/// The library keeps what it reads until then (a copy of the request, the plan, its stack), so
+/// the caller may free its arguments, spawn again from the same thread, or start it from any
+/// other. A seccomp filter installed with no_new_privs is in place while it is paused, and must
+/// let through the calls it makes to pause and go on: futex, read, then execve. Not with `sprout_exec` (which would wait for ever) nor with
+/// a joined time namespace (the child cannot wait without sharing the caller's memory):
+/// `-EINVAL`, stage ARGS.
+pub const SPROUT_EXEC2_PAUSED: u64 = 1u64 << 8;
 
 /// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
 /// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
@@ -362,7 +390,8 @@ pub struct sprout_exec_args {
     /// writes it only when it is started with CLONE_VFORK, and a spawn whose child must wait
     /// for the caller instead (id maps for a new user namespace, a terminal handed to
     /// `credentials.uid` in another user namespace, hard limits raised by the caller for a
-    /// new user and PID namespace: see `sprout_id_map`) refuses it with `-EINVAL`, stage ARGS,
+    /// new user and PID namespace: see `sprout_id_map`; a paused start, `SPROUT_EXEC2_PAUSED`)
+    /// refuses it with `-EINVAL`, stage ARGS,
     /// rather than change the caller's. The caller's own value never changes.
     pub oom_score_adj: i32,
     /// Since 1.1: the signal mask the program starts with (POSIX_SPAWN_SETSIGMASK); bit

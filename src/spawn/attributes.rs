@@ -31,13 +31,13 @@ pub(super) fn check(plan: &Plan) -> Result<()> {
             ));
         }
     }
-    if let (Some(adj), Some(_)) = (spec.oom_score_adj, &plan.parent_steps) {
+    if let (Some(adj), true) = (spec.oom_score_adj, plan.child_waits()) {
         return Err(Error::args(
             Errno::EINVAL,
             format!(
                 "oom_score_adj {adj} in a spawn whose child waits for the caller (id maps, a \
-                 terminal handed over, or hard limits raised by the caller): the kernel would \
-                 apply it to the caller too, whose memory that child shares"
+                 terminal handed over, hard limits raised by the caller, or a paused start): \
+                 the kernel would apply it to the caller too, whose memory that child shares"
             ),
         ));
     }

@@ -23,6 +23,7 @@ use libc::c_int;
 
 pub(super) mod attributes;
 mod close_fds;
+pub(super) mod handover;
 pub(super) mod privileges;
 
 use super::clone::legacy_leftover;
@@ -99,7 +100,7 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
 /// ignored, and dumps no core), then a faulting instruction: the kernel delivers the fault's
 /// signal even while it is blocked (as every signal is here until the program's mask is set)
 /// by forcing it to SIG_DFL, and SIGILL's default action kills.
-fn exit() -> ! {
+pub(super) fn exit() -> ! {
     // SAFETY: system calls on integers that end this process (the child alone: it is not in
     // the caller's thread group), or fail and change nothing.
     unsafe {
@@ -127,7 +128,8 @@ fn fault() -> ! {
 
 /// The steps, in the order that makes each possible: joins before anything that depends on
 /// the namespace, privileged steps before the credentials drop privilege, the parent-death
-/// signal after the credentials change (which clears it), the program's signal mask last.
+/// signal after the credentials change (which clears it), the program's signal mask last but
+/// for the seccomp filter and, with a paused start, the wait to be started.
 /// Steps of other issues slot in where the bracketed comments say.
 fn run(ctx: &Context) -> Step {
     let plan = ctx.plan;
@@ -219,6 +221,12 @@ fn run(ctx: &Context) -> Step {
     }
     // With no_new_privs: last, so that it filters the program and not sprout.
     privileges::install_seccomp(plan, report, SeccompWhen::BeforeExec)?;
+
+    // A paused start holds here, with everything but execve done, until it is started.
+    if let (true, Some(socket)) = (plan.spec.paused, plan.tail.handover) {
+        report.enter(Stage::Spawn);
+        handover::pause(report, socket)?;
+    }
 
     report.enter(Stage::Exec);
     exec(plan)

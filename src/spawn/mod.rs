@@ -7,6 +7,7 @@ mod clone;
 pub(crate) mod dumpable;
 mod exec_marker;
 mod namespaces;
+mod paused;
 mod plan;
 mod report;
 mod seccomp_action;
@@ -14,7 +15,7 @@ mod subject;
 pub(crate) mod sys;
 
 use std::ffi::c_void;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -28,64 +29,101 @@ use child::{Context, child_main};
 use clone::{CloneRequest, SpawnArea, clone_child};
 use namespaces::{Handshake, ParentFailure, PidNsSwitch};
 use plan::Plan;
-use report::Outcome;
+use report::{Outcome, Report};
 use subject::{clone_error, exec_subject, killed_by, subject};
 use sys::sys;
 
 pub(crate) use child::TtyItem;
+pub(crate) use paused::Paused;
 pub(crate) use plan::ChildTty;
 pub use plan::DEFAULT_PATH;
 
-/// A process that has exec'd, not yet registered anywhere.
+/// A process that has exec'd (or paused before it), not yet registered anywhere.
 pub struct Spawned {
     pub pid: i32,
     pub pidfd: OwnedFd,
     /// The terminal the process got, if any.
     pub tty: Option<Tty>,
+    /// A paused process's hold on what it reads until it is started (see `paused`).
+    pub paused: Option<Paused>,
 }
 
 /// Set once a child found close_range missing, so later children go straight to the
 /// /proc/self/fd fallback.
 static CLOSE_RANGE_MISSING: AtomicBool = AtomicBool::new(false);
 
-/// Starts the process `spec` describes and returns once it has exec'd; nothing waits for it.
+/// Starts the process `spec` describes and returns once it has exec'd (or, paused, once it
+/// holds before execve); nothing waits for it.
 pub fn spawn(spec: &Spec) -> Result<Spawned> {
     spec.validate()?;
     let terminal = Prepared::for_spec(spec)?;
-    let plan = Plan::new(spec, terminal.child);
-    attributes::check(&plan)?;
-    if plan.namespaces.own_mm && plan.parent_steps.is_some() {
-        // Only the terminal's handover can get here (id maps with a joined time namespace are
-        // refused earlier): the parent's steps need a child that shares its memory.
-        return Err(Error::args(
-            Errno::EINVAL,
-            "handing the terminal to credentials.uid in a joined user namespace while joining a \
-             time namespace is not supported",
-        ));
+    if spec.paused {
+        return paused::spawn(spec, terminal);
     }
-    let area = SpawnArea::take(plan.namespaces.own_mm)
-        .map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))?;
-    let result = spawn_on(&plan, &area, &terminal);
+    let plan = Plan::new(spec, terminal.child, None);
+    check_plan(&plan)?;
+    let area = take_area(&plan)?;
+    let mut fd_scratch = plan.fds.sources.clone();
+    let context = context(&plan, &area, &mut fd_scratch);
+    let result = launch(&context, &area, &terminal);
     area.put_back();
     let mut spawned = result?;
     spawned.tty = terminal.into_handle(spawned.pid);
     Ok(spawned)
 }
 
-fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawned> {
+/// What `Spec::validate` cannot refuse alone: combinations the plan reveals.
+fn check_plan(plan: &Plan) -> Result<()> {
+    attributes::check(plan)?;
+    if plan.namespaces.own_mm && plan.child_waits() {
+        // Only the terminal's handover and a paused start can get here (id maps with a joined
+        // time namespace are refused earlier): a child that waits needs to share the memory.
+        return Err(Error::args(
+            Errno::EINVAL,
+            if plan.spec.paused {
+                "a paused start (SPROUT_EXEC2_PAUSED) while joining a time namespace is not \
+                 supported"
+            } else {
+                "handing the terminal to credentials.uid in a joined user namespace while \
+                 joining a time namespace is not supported"
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// What the child gets: its plan, the area's report (reset), and a scratch copy of the fd
+/// sources it may rewrite.
+fn context<'a>(
+    plan: &'a Plan<'a>,
+    area: &'a SpawnArea,
+    fd_scratch: &'a mut [RawFd],
+) -> Context<'a> {
     let report = area.report();
     report.reset();
-    let mut fd_scratch = plan.fds.sources.clone();
-    let context = Context {
+    Context {
         plan,
         report,
         fd_scratch: fd_scratch.as_mut_ptr(),
         close_range_missing: CLOSE_RANGE_MISSING.load(Ordering::Relaxed),
-    };
+    }
+}
+
+fn take_area(plan: &Plan) -> Result<SpawnArea> {
+    SpawnArea::take(plan.namespaces.own_mm)
+        .map_err(|errno| Error::new(Stage::Spawn, errno, "child stack"))
+}
+
+/// Starts the child `context` describes on `area` and returns once it has exec'd, or paused
+/// before execve, with the outcome of every step the child took.
+fn launch(context: &Context, area: &SpawnArea, terminal: &Prepared) -> Result<Spawned> {
+    let plan = context.plan;
+    let report = context.report;
     let namespaces = &plan.namespaces;
     let mut flags = namespaces.clone_flags | (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
-    if plan.parent_steps.is_some() {
-        // The parent works on the child while it waits (see Handshake).
+    if plan.child_waits() {
+        // The parent works on the child while it waits, or returns while it is paused (see
+        // Handshake).
         flags &= !(libc::CLONE_VFORK as u64);
     }
     if namespaces.own_mm {
@@ -95,19 +133,18 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
         flags,
         cgroup: plan.spec.cgroup,
         child_tid: plan
-            .parent_steps
-            .as_ref()
-            .map(|_| NonNull::from(&report.sync).cast()),
+            .child_waits()
+            .then(|| NonNull::from(&report.sync).cast()),
     };
 
-    // Dropped last, once the child has exec'd or died.
+    // Dropped last, once the child has exec'd, paused or died.
     let _dumpable = may_change_dumpable(plan).then(dumpable::Kept::enter);
     // Blocked until the child has exec'd, handshake included: a handler of the caller that ran
     // on this thread meanwhile could leave (longjmp) while the child still uses the plan and
     // the area.
     let blocked = SignalsBlocked::new()
         .map_err(|errno| Error::new(Stage::Spawn, errno, "blocking signals around clone"))?;
-    let cloned = clone_and_release(plan, area, terminal, &request, &context);
+    let cloned = clone_and_release(area, terminal, &request, context);
     let cloned = match (cloned, blocked.restore()) {
         (cloned, Ok(())) => cloned?,
         // The caller's thread would go on with every signal blocked: that must not pass in
@@ -115,8 +152,7 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
         (cloned, Err(errno)) => {
             let earlier = match cloned {
                 Ok(cloned) => {
-                    let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
-                    reap(&cloned.pidfd);
+                    abort(&cloned.pidfd, cloned.pid);
                     String::new()
                 }
                 Err(error) => format!(" (after: {error})"),
@@ -132,12 +168,40 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
     if report.close_range_missing.load(Ordering::Relaxed) != 0 {
         CLOSE_RANGE_MISSING.store(true, Ordering::Relaxed);
     }
-    match report.outcome() {
+    conclude(
+        plan,
+        report,
+        cloned.pid,
+        &cloned.pidfd,
+        Some(terminal),
+        || terminal.undo(cloned.pid),
+    )?;
+    Ok(Spawned {
+        pid: cloned.pid,
+        pidfd: cloned.pidfd,
+        tty: None,
+        paused: None,
+    })
+}
+
+/// What the child's report says, once it has exec'd, paused or died: Ok for a child that runs
+/// its program or holds before execve; otherwise the child is reaped (`undo` first gives back
+/// what it took) and the error says what failed. `terminal` names the terminal in the
+/// subject of a failed TTY step.
+fn conclude(
+    plan: &Plan,
+    report: &Report,
+    pid: i32,
+    pidfd: &OwnedFd,
+    terminal: Option<&Prepared>,
+    undo: impl Fn(),
+) -> Result<()> {
+    let failure = match report.outcome() {
+        Outcome::Paused => return Ok(()),
         // Only a filter of the plan's that may kill execve (see exec_marker).
-        Outcome::Exec if plan.checks_exec() && exec_marker::died_before_the_program(cloned.pid) => {
-            let status = reap(&cloned.pidfd);
-            terminal.undo(cloned.pid);
-            Err(Error::new(
+        Outcome::Exec if plan.checks_exec() && exec_marker::died_before_the_program(pid) => {
+            let status = reap(pidfd);
+            Error::new(
                 Stage::Exec,
                 Errno::EINTR,
                 format!(
@@ -146,42 +210,38 @@ fn spawn_on(plan: &Plan, area: &SpawnArea, terminal: &Prepared) -> Result<Spawne
                     exec_subject(plan),
                     killed_by(status)
                 ),
-            ))
+            )
         }
-        Outcome::Exec => Ok(Spawned {
-            pid: cloned.pid,
-            pidfd: cloned.pidfd,
-            tty: None,
-        }),
+        Outcome::Exec => return Ok(()),
         Outcome::Failed { stage, errno, item } => {
-            reap(&cloned.pidfd);
-            terminal.undo(cloned.pid);
-            Err(describe(
-                plan,
-                terminal,
-                stage,
-                Errno::from_raw(errno),
-                item,
-            ))
+            reap(pidfd);
+            describe(plan, terminal, stage, Errno::from_raw(errno), item)
         }
         Outcome::Died { stage } => {
-            let status = reap(&cloned.pidfd);
-            terminal.undo(cloned.pid);
-            Err(Error::new(
+            let status = reap(pidfd);
+            Error::new(
                 stage,
                 Errno::EINTR,
                 format!("the child died before exec (wait status {status:#x})"),
-            ))
+            )
         }
-    }
+    };
+    undo();
+    Err(failure)
 }
 
 /// The error of a step that failed at `stage` on `item`, in the child or the parent.
-fn describe(plan: &Plan, terminal: &Prepared, stage: Stage, errno: Errno, item: u32) -> Error {
-    let subject = match attributes::subject(plan, stage, errno, item) {
-        Some(subject) => subject,
-        None if stage == Stage::Tty => terminal.subject(item, errno as i32),
-        None => subject(plan, stage, errno as i32, item),
+fn describe(
+    plan: &Plan,
+    terminal: Option<&Prepared>,
+    stage: Stage,
+    errno: Errno,
+    item: u32,
+) -> Error {
+    let subject = match (attributes::subject(plan, stage, errno, item), terminal) {
+        (Some(subject), _) => subject,
+        (None, Some(terminal)) if stage == Stage::Tty => terminal.subject(item, errno as i32),
+        (None, _) => subject(plan, stage, errno as i32, item),
     };
     Error::new(stage, errno, subject)
 }
@@ -190,12 +250,12 @@ fn describe(plan: &Plan, terminal: &Prepared, stage: Stage, errno: Errno, item: 
 /// waiting child (id maps, terminal handover, rlimit raises), takes them; returns once the
 /// child has exec'd or died.
 fn clone_and_release(
-    plan: &Plan,
     area: &SpawnArea,
     terminal: &Prepared,
     request: &CloneRequest,
     context: &Context,
 ) -> Result<clone::Cloned> {
+    let plan = context.plan;
     let namespaces = &plan.namespaces;
     let pid_switch = match &namespaces.pid_join {
         Some(join) => Some(PidNsSwitch::enter(join)?),
@@ -204,8 +264,9 @@ fn clone_and_release(
     // SAFETY: `child_main` follows the rules of a CLONE_VM child (see child.rs). The
     // context, the plan, the scratch array and the area outlive its use of them: with
     // CLONE_VFORK this call returns only once the child has exec'd or exited, and without
-    // it (parent steps) the Handshake made right after does not end, even when unwinding,
-    // before the child has.
+    // it (parent steps, a paused start) the Handshake made right after does not end, even
+    // when unwinding, before the child has, or has paused; a paused child's caller keeps
+    // them until it has exec'd or died (see `paused`).
     let cloned = unsafe {
         clone_child(
             request,
@@ -214,8 +275,8 @@ fn clone_and_release(
             (&raw const *context).cast_mut().cast::<c_void>(),
         )
     };
-    let handshake = match (&cloned, &plan.parent_steps) {
-        (Ok(_), Some(_)) => Some(Handshake::new(context.report)),
+    let handshake = match &cloned {
+        Ok(_) if plan.child_waits() => Some(Handshake::new(context.report, plan.spec.paused)),
         _ => None,
     };
     if let Some(pid_switch) = pid_switch {
@@ -224,20 +285,31 @@ fn clone_and_release(
     let cloned = cloned.map_err(|errno| clone_error(plan, errno))?;
     let released = match (handshake, &plan.parent_steps) {
         (Some(handshake), Some(steps)) => handshake.run(cloned.pid, plan.spec, steps),
+        (Some(handshake), None) => {
+            handshake.wait();
+            Ok(())
+        }
         _ => Ok(()),
     };
     if let Err(failure) = released {
         let error = match failure {
             ParentFailure::Maps(error) => error,
             ParentFailure::Step(step) => {
-                describe(plan, terminal, step.stage, step.errno, step.item)
+                describe(plan, Some(terminal), step.stage, step.errno, step.item)
             }
         };
-        let _ = pidfd::send_signal(&cloned.pidfd, cloned.pid, libc::SIGKILL);
-        reap(&cloned.pidfd);
+        abort(&cloned.pidfd, cloned.pid);
         return Err(error);
     }
     Ok(cloned)
+}
+
+/// Ends a started child the spawn gives up on, and reaps it: SIGKILL, which also ends one
+/// that holds paused (it waits on its socket, not on the sync word). Once reaped, it no longer
+/// runs on the area and the plan.
+fn abort(pidfd: &OwnedFd, pid: i32) {
+    let _ = pidfd::send_signal(pidfd, pid, libc::SIGKILL);
+    reap(pidfd);
 }
 
 /// Whether the child may change the dumpable flag of the memory it shares with the caller

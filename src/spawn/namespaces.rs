@@ -36,7 +36,7 @@ use crate::spec::Spec;
 use super::TtyItem;
 use super::dumpable;
 use super::plan::RlimitStep;
-use super::report::{Report, SYNC_ABORT, SYNC_GO, SYNC_READY, SYNC_STARTED};
+use super::report::{Report, SYNC_ABORT, SYNC_GO, SYNC_PAUSED, SYNC_READY, SYNC_STARTED};
 
 /// One setns the child (or, for PID, the calling thread) makes.
 pub struct Join {
@@ -389,17 +389,30 @@ impl Handover {
 /// Until then the child runs on the spawn area's stack and reads the plan and the context in
 /// the caller's memory: this thread must keep all three alive and untouched, which is why
 /// dropping a handshake that did not finish (a panic) still aborts the child and waits for it.
+///
+/// A paused start (`SPROUT_EXEC2_PAUSED`) uses the same word: the child says PAUSED once it has
+/// done everything but execve, and the parent's wait ends there too (`pauses`).
 pub struct Handshake<'a> {
     sync: &'a AtomicU32,
     finished: bool,
+    pauses: bool,
 }
 
 impl<'a> Handshake<'a> {
-    pub fn new(report: &'a Report) -> Handshake<'a> {
+    /// `pauses`: the child will pause before execve, which ends the parent's wait.
+    pub fn new(report: &'a Report, pauses: bool) -> Handshake<'a> {
         Handshake {
             sync: &report.sync,
             finished: false,
+            pauses,
         }
+    }
+
+    /// Without steps to take (a paused start alone): returns once the child has paused, or
+    /// exited before it could.
+    pub fn wait(mut self) {
+        self.finished = true;
+        self.wait_for_exec_or_pause();
     }
 
     /// Does `steps` on the child `pid`, releases it, and returns once it has exec'd or
@@ -441,11 +454,15 @@ impl<'a> Handshake<'a> {
                 Err(now) => state = now,
             }
         };
+        self.wait_for_exec_or_pause();
+        told
+    }
+
+    fn wait_for_exec_or_pause(&self) {
         let mut state = self.sync.load(Ordering::Acquire);
-        while state != 0 {
+        while state != 0 && !(self.pauses && state == SYNC_PAUSED) {
             state = wait_while(self.sync, state);
         }
-        told
     }
 }
 
@@ -458,7 +475,7 @@ impl Drop for Handshake<'_> {
 }
 
 /// Waits until `word` no longer holds `value` and returns what it holds.
-fn wait_while(word: &AtomicU32, value: u32) -> u32 {
+pub(super) fn wait_while(word: &AtomicU32, value: u32) -> u32 {
     loop {
         let now = word.load(Ordering::Acquire);
         if now != value {

@@ -30,6 +30,8 @@ pub struct Plan<'a> {
     pub envp: Vec<*const c_char>,
     pub exec: Exec,
     pub fds: FdLayout,
+    /// Where the fds the child itself needs until execve sit in its layout.
+    pub tail: TailSlots,
     /// The caller's pid, which the child's getppid() must still return after it asked for its
     /// parent-death signal; `None` where getppid() cannot tell (another pid namespace).
     pub parent_pid: Option<i32>,
@@ -69,18 +71,21 @@ pub enum ChildTty {
 }
 
 impl<'a> Plan<'a> {
-    /// `tty` is what `tty::Prepared` decided about the session and terminal.
-    pub fn new(spec: &'a Spec, tty: ChildTty) -> Plan<'a> {
+    /// `tty` is what `tty::Prepared` decided about the session and terminal; `handover` is the
+    /// child's end of the socket it hands the parent what it must (see `handover`), when the
+    /// spawn has one.
+    pub fn new(spec: &'a Spec, tty: ChildTty, handover: Option<RawFd>) -> Plan<'a> {
         let env = &spec.env;
         let default = (!spec.no_default_path).then_some(DEFAULT_PATH);
-        let exec = match &spec.program {
-            Program::Fd(_) => Exec::Fd(spec.fds.len() as RawFd),
-            Program::Argv0 => Exec::Paths(candidates(spec.argv[0].as_bytes(), env, default)),
-            Program::Path(path) => Exec::Paths(candidates(path.as_bytes(), env, default)),
-        };
         let exec_source = match spec.program {
             Program::Fd(fd) => Some(fd),
             _ => None,
+        };
+        let (fds, tail) = FdLayout::with_tail(&spec.fds, exec_source, handover);
+        let exec = match (&spec.program, tail.exec) {
+            (Program::Fd(_), Some(slot)) => Exec::Fd(slot),
+            (Program::Path(path), _) => Exec::Paths(candidates(path.as_bytes(), env, default)),
+            _ => Exec::Paths(candidates(spec.argv[0].as_bytes(), env, default)),
         };
         let around = UserNamespaceSteps::new(spec, tty);
         Plan {
@@ -88,7 +93,8 @@ impl<'a> Plan<'a> {
             argv: null_terminated(&spec.argv),
             envp: null_terminated(env),
             exec,
-            fds: FdLayout::new(&spec.fds, exec_source),
+            fds,
+            tail,
             parent_pid: parent_pid(spec, &around.namespaces, around.parent_steps.is_some()),
             rlimits: spec
                 .rlimits
@@ -363,6 +369,13 @@ pub struct SeccompStep {
 }
 
 impl Plan<'_> {
+    /// Whether the child waits for the parent at some point before execve (id maps, terminal,
+    /// limits, a paused start): it is then started without CLONE_VFORK, and the parent waits
+    /// for the kernel to clear the report's sync word (CLONE_CHILD_CLEARTID) instead.
+    pub fn child_waits(&self) -> bool {
+        self.parent_steps.is_some() || self.spec.paused
+    }
+
     /// Whether the parent must check that the child did not die at execve (see `exec_marker`).
     pub fn checks_exec(&self) -> bool {
         self.seccomp.as_ref().is_some_and(|step| step.may_kill_exec)
@@ -441,22 +454,54 @@ pub fn candidates(name: &[u8], env: &[CString], default: Option<&[u8]>) -> Vec<C
 /// Parking takes no more fds than the caller would need to build the layout itself: one per
 /// source that an earlier slot overwrites, at the lowest free numbers, so a layout works
 /// whenever the caller's RLIMIT_NOFILE leaves that many free (none for most layouts).
-/// When the program is run from an fd, that fd is one more slot at the end that keeps
-/// close-on-exec, so execveat can use it and the program never sees it.
+/// The fds the child needs itself until execve (see `TailSlots`) are more slots at the end
+/// that keep close-on-exec, so the child can use them and the program never sees them.
 pub struct FdLayout {
     pub sources: Vec<RawFd>,
-    /// How many of `sources`, from the end, keep close-on-exec (the exec fd).
+    /// How many of `sources`, from the end, keep close-on-exec (the child's own fds).
     pub cloexec_tail: usize,
 }
 
+/// The child's fd of each file it needs itself until execve, each a close-on-exec slot after
+/// the program's fds (`FdLayout`): the program run from an fd (execveat), and the socket of a
+/// spawn that hands something to the parent or waits for it (`handover`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TailSlots {
+    pub exec: Option<RawFd>,
+    pub handover: Option<RawFd>,
+}
+
 impl FdLayout {
-    pub fn new(fds: &[Option<RawFd>], exec_fd: Option<RawFd>) -> FdLayout {
+    /// The program's fds, then `tail`: the child's own fds, one more slot each, which keep
+    /// close-on-exec.
+    pub fn new(fds: &[Option<RawFd>], tail: &[RawFd]) -> FdLayout {
         let mut sources: Vec<RawFd> = fds.iter().map(|fd| fd.unwrap_or(-1)).collect();
-        sources.extend(exec_fd);
+        sources.extend_from_slice(tail);
         FdLayout {
-            cloexec_tail: usize::from(exec_fd.is_some()),
+            cloexec_tail: tail.len(),
             sources,
         }
+    }
+
+    /// The layout with the exec fd and the handover socket (each if any) after the program's
+    /// fds, and the slots they take.
+    fn with_tail(
+        fds: &[Option<RawFd>],
+        exec_fd: Option<RawFd>,
+        handover: Option<RawFd>,
+    ) -> (FdLayout, TailSlots) {
+        let mut tail = Vec::new();
+        let mut slot = |source: Option<RawFd>| {
+            source.map(|fd| {
+                tail.push(fd);
+                (fds.len() + tail.len() - 1) as RawFd
+            })
+        };
+        let slots = TailSlots {
+            exec: slot(exec_fd),
+            handover: slot(handover),
+        };
+        (FdLayout::new(fds, &tail), slots)
     }
 
     /// The first fd the child closes everything from.
@@ -571,7 +616,7 @@ mod tests {
                 for c in 0..6 {
                     for d in -1..6 {
                         let fds = [Some(a), Some(b), Some(c), (d >= 0).then_some(d)];
-                        let layout = FdLayout::new(&fds, None);
+                        let layout = FdLayout::new(&fds, &[]);
                         let mut table = (0..6).map(|fd| (fd, (files[fd as usize], true))).collect();
                         apply(&layout, &mut table);
                         for (slot, src) in fds.iter().enumerate() {
@@ -595,7 +640,7 @@ mod tests {
     #[test]
     fn only_sources_an_earlier_slot_overwrites_are_parked() {
         let parked = |fds: &[RawFd]| {
-            let layout = FdLayout::new(&fds.iter().map(|&fd| Some(fd)).collect::<Vec<_>>(), None);
+            let layout = FdLayout::new(&fds.iter().map(|&fd| Some(fd)).collect::<Vec<_>>(), &[]);
             (0..fds.len())
                 .filter(|&slot| FdLayout::must_park(&layout.sources, slot))
                 .collect::<Vec<_>>()
@@ -633,7 +678,7 @@ mod tests {
             let mut spec = Spec::new(vec![cs("prog")]);
             spec.seccomp_filter = filter;
             spec.program = program;
-            Plan::new(&spec, ChildTty::Stay).checks_exec()
+            Plan::new(&spec, ChildTty::Stay, None).checks_exec()
         };
         let kill = libc::SECCOMP_RET_KILL_PROCESS;
         let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
@@ -677,10 +722,19 @@ mod tests {
     }
 
     #[test]
-    fn the_exec_fd_is_one_more_close_on_exec_slot() {
-        let layout = FdLayout::new(&[Some(5), None, Some(2)], Some(9));
+    fn the_childs_own_fds_are_close_on_exec_slots_after_the_programs() {
+        let (layout, tail) = FdLayout::with_tail(&[Some(5), None, Some(2)], Some(9), None);
         assert_eq!(layout.sources, [5, -1, 2, 9]);
         assert_eq!(layout.cloexec_tail, 1);
         assert_eq!(layout.close_from(), 4);
+        assert_eq!(tail.exec, Some(3));
+        let (layout, tail) = FdLayout::with_tail(&[Some(0)], Some(9), Some(7));
+        assert_eq!((layout.sources, layout.cloexec_tail), (vec![0, 9, 7], 2));
+        assert_eq!((tail.exec, tail.handover), (Some(1), Some(2)));
+        let (layout, tail) = FdLayout::with_tail(&[], None, Some(7));
+        assert_eq!(
+            (layout.sources, tail.exec, tail.handover),
+            (vec![7], None, Some(0))
+        );
     }
 }

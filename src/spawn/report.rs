@@ -21,9 +21,9 @@ pub struct Report {
     /// clone3. The legacy clone lacks some of clone3's flags, whose work the child then does
     /// itself (see `clone::legacy_leftover`).
     legacy_clone: AtomicU32,
-    /// The handshake with a child that waits for its id maps (`SYNC_*`), and that child's
-    /// CLONE_CHILD_CLEARTID word: the kernel zeroes it, with a futex wake, when the child execs
-    /// or exits.
+    /// The handshake with a child that waits for the parent (its id maps, or a paused start:
+    /// `SYNC_*`), and that child's CLONE_CHILD_CLEARTID word: the kernel zeroes it, with a
+    /// futex wake, when the child execs or exits.
     pub sync: AtomicU32,
 }
 
@@ -35,12 +35,17 @@ pub(crate) const SYNC_READY: u32 = 2;
 pub(crate) const SYNC_GO: u32 = 3;
 /// Parent: the kernel refused the maps, exit.
 pub(crate) const SYNC_ABORT: u32 = 4;
+/// Child: everything but execve is done; I wait for my verdict on the handover socket
+/// (`SPROUT_EXEC2_PAUSED`).
+pub(crate) const SYNC_PAUSED: u32 = 5;
 
 /// How a child ended its time between clone and exec.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// execve succeeded.
     Exec,
+    /// Everything but execve is done, and the child waits to be started.
+    Paused,
     /// A step failed: the stage, the errno and which item of the stage.
     Failed { stage: Stage, errno: i32, item: u32 },
     /// The child died without reporting, while in this stage (killed by a signal).
@@ -81,8 +86,11 @@ impl Report {
         self.errno.store(errno, Ordering::Release);
     }
 
-    /// Parent, once the child has exec'd or exited.
+    /// Parent, once the child has exec'd, exited or paused.
     pub fn outcome(&self) -> Outcome {
+        if self.sync.load(Ordering::Acquire) == SYNC_PAUSED {
+            return Outcome::Paused;
+        }
         let errno = self.errno.load(Ordering::Acquire);
         let stage = Stage::from_u32(self.stage.load(Ordering::Relaxed)).unwrap_or(Stage::None);
         if errno != 0 {

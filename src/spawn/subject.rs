@@ -4,6 +4,7 @@
 use nix::errno::Errno;
 
 use super::child::attributes::ITEM_SIGNAL_KEEP;
+use super::child::handover::ITEM_PAUSE;
 use super::child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
@@ -201,6 +202,7 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
                 "setting the signal mask to sigmask {:#x} (rt_sigprocmask)",
                 spec.signal_mask
             ),
+            ITEM_PAUSE => "holding paused until sprout_start (read on its socket)".to_owned(),
             item if item & ITEM_SIGNAL_KEEP != 0 => format!(
                 "setting the program's signal actions, keeping the caller's ignored signals: \
                  {} (rt_sigaction)",
