@@ -341,7 +341,7 @@ int main(int argc, char **argv) {
     int traced = status && atoi(field(status, "TracerPid")) != 0;
     free(status);
     if (traced) break;
-    CHECK(tries < 10000, "no tracer attached");
+    CHECK(tries < 60000, "no tracer attached");
     usleep(1000);
   }
   if (argc == 4)
