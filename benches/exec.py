@@ -1,9 +1,11 @@
-"""The measuring half of benches/exec.sh (which sets up the mount namespace and runs this).
+"""The measuring half of benches/exec.sh (which sets up the mount namespace of a cgroup layout
+and runs this: `exec.py RUNS LAYOUT`).
 
 Builds a busybox bundle with a static do-nothing program, starts one runc and (when there is
 crun) one crun container from it, then times whole commands, one of each kind per round, the
-order rotating every round, and prints medians, quartiles and ratios as Markdown. Containers
-and files are removed on every way out.
+order rotating every round, and prints medians, quartiles and ratios as Markdown. A runtime
+that cannot start a container here is left out, with its error. Containers and files are
+removed on every way out.
 """
 
 import json
@@ -17,6 +19,11 @@ import tempfile
 import time
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+LAYOUT = sys.argv[2] if len(sys.argv) > 2 else "v1"
+LAYOUTS = {
+    "v1": "cgroup v1 only (the cgroup2 mount moved away)",
+    "v2": "cgroup v2 only (cgroup2 alone at /sys/fs/cgroup)",
+}
 ROOT = os.getcwd()
 SPROUT = os.path.join(ROOT, "target/release/sprout")
 
@@ -47,8 +54,18 @@ def bundle(tmp):
 
 
 def start(runtime, state, name, bundle_dir):
-    subprocess.run([runtime, "--root", state, "run", "-d", name], cwd=bundle_dir, check=True,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """The container's pid, or None (after saying why) when the runtime cannot start it."""
+    # Not a pipe for stderr: the container's process would hold it open.
+    with tempfile.TemporaryFile() as stderr:
+        done = subprocess.run([runtime, "--root", state, "run", "-d", name], cwd=bundle_dir,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        stderr.seek(0)
+        error = stderr.read().decode(errors="replace").strip().splitlines()
+    if done.returncode != 0:
+        print(f"- {runtime} left out: `{runtime} run` fails here: {error[-1] if error else done.returncode}\n")
+        subprocess.run([runtime, "--root", state, "delete", "-f", name],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return None
     out = run(runtime, "--root", state, "state", name).stdout
     return json.loads(out)["pid"]
 
@@ -77,6 +94,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="sprout-bench-exec-")
     tag = f"sprout-bench-{os.getpid()}"
     started = []
+    print(f"## Layout {LAYOUT}: {LAYOUTS[LAYOUT]}\n")
     try:
         bundle_dir = bundle(tmp)
         nothing_host = os.path.join(bundle_dir, "rootfs/nothing")
@@ -84,7 +102,11 @@ def main():
         run("cc", "-O2", "-o", launcher, os.path.join(ROOT, "benches/launch_once.c"))
         runc_state = os.path.join(tmp, "runc")
         runc_pid = start("runc", runc_state, tag, bundle_dir)
+        if runc_pid is None:
+            raise SystemExit(f"benches/exec.py: runc cannot start a container in layout {LAYOUT}")
         started.append(("runc", runc_state, tag))
+        print(f"The runc container's /proc/PID/cgroup: "
+              f"{', '.join(open(f'/proc/{runc_pid}/cgroup').read().split())}\n")
         commands = {
             "runc exec": ["runc", "--root", runc_state, "exec", tag, "/nothing"],
             "setpriv + nsenter": ["setpriv", "--reuid=0", "--regid=0", "--clear-groups",
@@ -95,9 +117,9 @@ def main():
         }
         if shutil.which("crun"):
             crun_state = os.path.join(tmp, "crun")
-            start("crun", crun_state, tag, bundle_dir)
-            started.append(("crun", crun_state, tag))
-            commands["crun exec"] = ["crun", "--root", crun_state, "exec", tag, "/nothing"]
+            if start("crun", crun_state, tag, bundle_dir) is not None:
+                started.append(("crun", crun_state, tag))
+                commands["crun exec"] = ["crun", "--root", crun_state, "exec", tag, "/nothing"]
         names = list(commands)
         times = {name: [] for name in names}
         for name in names:  # warm caches once

@@ -14,12 +14,16 @@
 //! - without `--process`: the target's ids (as its user namespace sees them) and capability
 //!   sets unless flags say otherwise, and, without `--clear-env`, its environment under `--env`.
 //!
-//! The target's files are read through /proc/PID while a pidfd of it is held, and the pidfd
-//! is checked alive after the last read: a pid reused meanwhile is refused.
+//! The target's files are read through one open directory /proc/PID while a pidfd of it is
+//! held, and the pidfd is checked alive after the last read: a pid reused meanwhile is
+//! refused. Each file is read once, whole, in one read(2) (std's read_to_string would stat it
+//! and read a /proc file 32 bytes first, then double: 8 reads for a status file), and only
+//! the files the request needs: the id maps only where the target's user namespace is not
+//! sprout's, mountinfo only where a cgroup differs. What `sprout exec` costs and where it
+//! goes is in BENCHMARKS.md.
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -29,7 +33,7 @@ use sprout::{Credentials, Namespace, Rlimit, Terminal};
 use crate::flags::{self, Context, ProcessFlags};
 use crate::names;
 use crate::relay;
-use crate::status::{Outcome, refuse};
+use crate::status::{self, Outcome, refuse};
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
@@ -69,6 +73,54 @@ struct Target {
     container: Option<String>,
     /// Held from before the first read of /proc/PID to after the last.
     pidfd: OwnedFd,
+    /// /proc/PID, every file of the target is read relative to it: once the process is gone,
+    /// a read through it fails (ESRCH) even if the pid is reused.
+    dir: OwnedFd,
+}
+
+/// A directory of /proc (the target's or sprout's own) and the name to show for it.
+#[derive(Clone, Copy)]
+struct ProcDir<'a> {
+    fd: BorrowedFd<'a>,
+    path: &'a Path,
+}
+
+impl ProcDir<'_> {
+    /// The whole of a small /proc file (an open of the name under the directory, a read of
+    /// up to 8 KiB that a seq_file answers whole, and the read that sees its end).
+    fn read(&self, name: &str) -> Outcome<Vec<u8>> {
+        use nix::fcntl::{OFlag, openat};
+        let failed = |e: nix::Error| {
+            status::Failure::Refused(format!("{}/{name}: {}", self.path.display(), e.desc()))
+        };
+        let file = openat(
+            self.fd,
+            name,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(failed)?;
+        let mut bytes = vec![0; 8192];
+        let mut len = 0;
+        loop {
+            if len == bytes.len() {
+                bytes.resize(len * 2, 0);
+            }
+            match nix::unistd::read(&file, &mut bytes[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(nix::Error::EINTR) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        bytes.truncate(len);
+        Ok(bytes)
+    }
+
+    fn read_text(&self, name: &str) -> Outcome<String> {
+        String::from_utf8(self.read(name)?)
+            .or_else(|_| refuse(format!("{}/{name}: not UTF-8", self.path.display())))
+    }
 }
 
 pub fn main(args: ExecArgs) -> Outcome<u8> {
@@ -78,18 +130,29 @@ pub fn main(args: ExecArgs) -> Outcome<u8> {
     let target = target(&args)?;
     let pid = target.pid;
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let theirs = ProcDir {
+        fd: target.dir.as_fd(),
+        path: &proc_dir,
+    };
+    let own_dir = flags::open("/proc/self", "sprout's own /proc", true)?;
+    let ours = ProcDir {
+        fd: own_dir.as_fd(),
+        path: Path::new("/proc/self"),
+    };
     let root = proc_dir.join("root");
+    let status = theirs.read_text("status")?;
+    let (joins, other_user_namespace) = namespaces(theirs, ours, args.ns.as_deref())?;
     let base_env =
         (args.flags.process.is_none() && !args.flags.clear_env && !args.flags.inherit_env)
-            .then(|| environment(&proc_dir))
+            .then(|| environment(theirs))
             .transpose()?;
     let mut launch = args.flags.launch(
         &args.argv,
         &Context {
             root: &root,
             base_env,
-            base_caps: Some(flags::capabilities_of(&pid.to_string())?),
-            base_credentials: Some(credentials_of(&proc_dir)?),
+            base_caps: Some(flags::capabilities_in(&status)),
+            base_credentials: Some(credentials_of(theirs, &status, other_user_namespace)?),
         },
     )?;
     if launch.spec.container_id.is_none() {
@@ -111,15 +174,15 @@ pub fn main(args: ExecArgs) -> Outcome<u8> {
         launch.spec.terminal = Terminal::NewSession;
     }
     if launch.spec.seccomp_filter.is_empty() {
-        launch.spec.seccomp_filter = target_seccomp(pid)?;
+        launch.spec.seccomp_filter = target_seccomp(pid, &status)?;
     }
-    join_namespaces(&mut launch, &proc_dir, args.ns.as_deref())?;
-    join_cgroups(&mut launch, &proc_dir)?;
+    join_namespaces(&mut launch, joins);
+    join_cgroups(&mut launch, theirs, ours)?;
     if !launch.sets_rlimits {
         copy_rlimits(&mut launch.spec, pid)?;
     }
     if launch.spec.oom_score_adj.is_none() {
-        launch.spec.oom_score_adj = target_oom_score_adj(pid)?;
+        launch.spec.oom_score_adj = target_oom_score_adj(theirs, ours)?;
     }
 
     let ptmx = match launch.tty {
@@ -167,10 +230,12 @@ fn target(args: &ExecArgs) -> Outcome<Target> {
     }
     // SAFETY: a new fd that nothing else owns.
     let pidfd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    let dir = flags::open(&format!("/proc/{pid}"), "--pid", true)?;
     Ok(Target {
         pid,
         container,
         pidfd,
+        dir,
     })
 }
 
@@ -190,13 +255,13 @@ fn alive(pidfd: &OwnedFd) -> bool {
 
 /// The target's effective uid and gid and its groups, as its own user namespace sees them (the
 /// library takes ids inside the namespace the process ends up in): /proc/PID/status shows them
-/// as sprout's namespace does, and /proc/PID/uid_map and gid_map translate.
-fn credentials_of(proc_dir: &Path) -> Outcome<Credentials> {
-    let read = |name: &str| {
-        let path = proc_dir.join(name);
-        std::fs::read_to_string(&path).or_else(|e| refuse(format!("{}: {e}", path.display())))
-    };
-    let status = read("status")?;
+/// as sprout's namespace does, and where the target's user namespace is another one,
+/// /proc/PID/uid_map and gid_map translate.
+fn credentials_of(
+    theirs: ProcDir,
+    status: &str,
+    other_user_namespace: bool,
+) -> Outcome<Credentials> {
     let field = |key: &str| {
         status
             .lines()
@@ -206,9 +271,18 @@ fn credentials_of(proc_dir: &Path) -> Outcome<Credentials> {
             .filter_map(|n| n.parse::<u32>().ok())
             .collect::<Vec<u32>>()
     };
-    let uid_map = parse_map(&read("uid_map")?);
-    let gid_map = parse_map(&read("gid_map")?);
-    let inside = |map: &[(u64, u64, u64)], id: u32, what: &str| -> Outcome<u32> {
+    let (uid_map, gid_map) = if other_user_namespace {
+        (
+            Some(parse_map(&theirs.read_text("uid_map")?)),
+            Some(parse_map(&theirs.read_text("gid_map")?)),
+        )
+    } else {
+        (None, None)
+    };
+    let inside = |map: &Option<Vec<(u64, u64, u64)>>, id: u32, what: &str| -> Outcome<u32> {
+        let Some(map) = map else {
+            return Ok(id);
+        };
         let id = u64::from(id);
         match map
             .iter()
@@ -221,7 +295,7 @@ fn credentials_of(proc_dir: &Path) -> Outcome<Credentials> {
         }
     };
     let (Some(&uid), Some(&gid)) = (field("Uid:").get(1), field("Gid:").get(1)) else {
-        return refuse(format!("{}/status: no Uid or Gid", proc_dir.display()));
+        return refuse(format!("{}/status: no Uid or Gid", theirs.path.display()));
     };
     Ok(Credentials {
         uid: inside(&uid_map, uid, "uid")?,
@@ -245,9 +319,8 @@ fn parse_map(text: &str) -> Vec<(u64, u64, u64)> {
 }
 
 /// The target's environment, /proc/PID/environ.
-fn environment(proc_dir: &Path) -> Outcome<Vec<CString>> {
-    let bytes = std::fs::read(proc_dir.join("environ"))
-        .or_else(|e| refuse(format!("{}/environ: {e}", proc_dir.display())))?;
+fn environment(theirs: ProcDir) -> Outcome<Vec<CString>> {
+    let bytes = theirs.read("environ")?;
     Ok(bytes
         .split(|&b| b == 0)
         .filter(|entry| !entry.is_empty())
@@ -255,26 +328,60 @@ fn environment(proc_dir: &Path) -> Outcome<Vec<CString>> {
         .collect())
 }
 
-/// Adds a join for each namespace of the target that differs from sprout's (or each one
-/// `--ns` names), user first.
-fn join_namespaces(launch: &mut flags::Launch, proc_dir: &Path, only: Option<&str>) -> Outcome<()> {
+/// A namespace of the target's to join, open.
+struct Join {
+    kind: i32,
+    file: OwnedFd,
+}
+
+/// The target's namespaces to join, opened, user first (the order of `names::NAMESPACES`):
+/// each one that differs from sprout's, or each one `only` names (the user namespace only if
+/// it differs: a process cannot join its own); and whether its user namespace differs.
+/// Compared by the links' text ("mnt:[4026531841]": the kind and the inode number in nsfs),
+/// which readlink gives without opening either one.
+fn namespaces(theirs: ProcDir, ours: ProcDir, only: Option<&str>) -> Outcome<(Vec<Join>, bool)> {
+    use nix::fcntl::{OFlag, openat, readlinkat};
     let chosen = only.map(names::namespaces).transpose()?;
+    let dir = |proc: ProcDir| {
+        openat(
+            proc.fd,
+            "ns",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .or_else(|e| refuse(format!("{}/ns: {}", proc.path.display(), e.desc())))
+    };
+    let (their_dir, our_dir) = (dir(theirs)?, dir(ours)?);
+    let mut joins = Vec::new();
+    let mut other_user = false;
     for (name, kind) in names::NAMESPACES {
-        let path = proc_dir.join("ns").join(name);
-        let differs = || -> Outcome<bool> {
-            let theirs =
-                std::fs::metadata(&path).or_else(|e| refuse(format!("{}: {e}", path.display())))?;
-            let ours = std::fs::metadata(format!("/proc/self/ns/{name}"));
-            Ok(ours.map_or(true, |o| (o.dev(), o.ino()) != (theirs.dev(), theirs.ino())))
+        let failed = |e: nix::Error| {
+            status::Failure::Refused(format!("{}/ns/{name}: {}", theirs.path.display(), e.desc()))
         };
+        let link = readlinkat(&their_dir, name).map_err(failed)?;
+        let differs = readlinkat(&our_dir, name).map_or(true, |own| own != link);
+        other_user |= differs && kind == libc::CLONE_NEWUSER;
         let join = match &chosen {
-            Some(kinds) => kinds.contains(&kind),
-            None => differs()?,
+            Some(kinds) => kinds.contains(&kind) && (differs || kind != libc::CLONE_NEWUSER),
+            None => differs,
         };
-        if !join || (kind == libc::CLONE_NEWUSER && !differs()?) {
-            continue;
+        if join {
+            let file = openat(
+                &their_dir,
+                name,
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map_err(failed)?;
+            joins.push(Join { kind, file });
         }
-        let file = flags::open(&path.to_string_lossy(), "--pid", false)?;
+    }
+    Ok((joins, other_user))
+}
+
+/// Adds the joins to the launch, after any user namespace join it already has.
+fn join_namespaces(launch: &mut flags::Launch, joins: Vec<Join>) {
+    for Join { kind, file } in joins {
         launch.spec.namespaces.insert(
             launch
                 .spec
@@ -289,7 +396,6 @@ fn join_namespaces(launch: &mut flags::Launch, proc_dir: &Path, only: Option<&st
         );
         launch.held.push(file);
     }
-    Ok(())
 }
 
 /// One line of /proc/PID/cgroup: hierarchy id, controllers, path.
@@ -389,21 +495,22 @@ fn cgroup_dir(line: &CgroupLine, mounts: &[CgroupMount]) -> Option<PathBuf> {
 
 /// The target's cgroups that differ from sprout's: the cgroup2 one at birth, the v1 ones
 /// before the process runs anything.
-fn join_cgroups(launch: &mut flags::Launch, proc_dir: &Path) -> Outcome<()> {
-    let read = |path: &Path| {
-        std::fs::read_to_string(path).or_else(|e| refuse(format!("{}: {e}", path.display())))
-    };
-    let theirs = cgroup_lines(&read(&proc_dir.join("cgroup"))?);
-    let ours = cgroup_lines(&read(Path::new("/proc/self/cgroup"))?);
-    let mounts = cgroup_mounts(&read(Path::new("/proc/self/mountinfo"))?);
-    for line in &theirs {
-        let same = ours
+fn join_cgroups(launch: &mut flags::Launch, theirs: ProcDir, ours: ProcDir) -> Outcome<()> {
+    let their_lines = cgroup_lines(&theirs.read_text("cgroup")?);
+    let our_lines = cgroup_lines(&ours.read_text("cgroup")?);
+    let mut mounts = None;
+    for line in &their_lines {
+        let same = our_lines
             .iter()
             .any(|o| o.hierarchy == line.hierarchy && o.path == line.path);
         if same || (line.hierarchy != 0 && line.controllers.is_empty()) {
             continue;
         }
-        let Some(dir) = cgroup_dir(line, &mounts) else {
+        // mountinfo only where a cgroup differs.
+        if mounts.is_none() {
+            mounts = Some(cgroup_mounts(&ours.read_text("mountinfo")?));
+        }
+        let Some(dir) = cgroup_dir(line, mounts.as_deref().unwrap_or_default()) else {
             return refuse(format!(
                 "the target's cgroup {}:{}:{} is in a hierarchy not mounted here",
                 line.hierarchy, line.controllers, line.path
@@ -460,9 +567,7 @@ fn copy_rlimits(spec: &mut sprout::Spec, pid: i32) -> Outcome<()> {
 /// container's own processes are (runc applies the container's profile to `runc exec` too).
 /// Read with PTRACE_SECCOMP_GET_FILTER (CAP_SYS_ADMIN), the target stopped for that moment
 /// (PTRACE_SEIZE + PTRACE_INTERRUPT; a system call it sleeps in is restarted) and let go.
-fn target_seccomp(pid: i32) -> Outcome<Vec<libc::sock_filter>> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .or_else(|e| refuse(format!("/proc/{pid}/status: {e}")))?;
+fn target_seccomp(pid: i32, status: &str) -> Outcome<Vec<libc::sock_filter>> {
     let mode = status
         .lines()
         .find_map(|l| l.strip_prefix("Seccomp:"))
@@ -528,16 +633,15 @@ fn target_seccomp(pid: i32) -> Outcome<Vec<libc::sock_filter>> {
 
 /// The target's oom_score_adj where it differs from sprout's (as `runc exec` gives the
 /// container's).
-fn target_oom_score_adj(pid: i32) -> Outcome<Option<i32>> {
-    let read = |process: &str| {
-        let path = format!("/proc/{process}/oom_score_adj");
-        std::fs::read_to_string(&path)
-            .ok()
-            .and_then(|text| text.trim().parse::<i32>().ok())
-            .map_or_else(|| refuse(format!("{path}: unreadable")), Ok)
+fn target_oom_score_adj(theirs: ProcDir, ours: ProcDir) -> Outcome<Option<i32>> {
+    let read = |proc: ProcDir| {
+        proc.read_text("oom_score_adj")?
+            .trim()
+            .parse::<i32>()
+            .or_else(|e| refuse(format!("{}/oom_score_adj: {e}", proc.path.display())))
     };
-    let theirs = read(&pid.to_string())?;
-    Ok((theirs != read("self")?).then_some(theirs))
+    let theirs = read(theirs)?;
+    Ok((theirs != read(ours)?).then_some(theirs))
 }
 
 /// The container's own pseudo-terminal multiplexer, opened inside its root (never following

@@ -553,6 +553,11 @@ fn field(caps: &mut Capabilities, set: CapSet) -> &mut u64 {
 pub fn capabilities_of(process: &str) -> Outcome<Capabilities> {
     let path = format!("/proc/{process}/status");
     let status = std::fs::read_to_string(&path).or_else(|e| refuse(format!("{path}: {e}")))?;
+    Ok(capabilities_in(&status))
+}
+
+/// The five capability sets of a /proc/PID/status text.
+pub fn capabilities_in(status: &str) -> Capabilities {
     let set = |key: &str| {
         status
             .lines()
@@ -560,13 +565,13 @@ pub fn capabilities_of(process: &str) -> Outcome<Capabilities> {
             .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
             .unwrap_or(0)
     };
-    Ok(Capabilities {
+    Capabilities {
         effective: set("CapEff:"),
         permitted: set("CapPrm:"),
         inheritable: set("CapInh:"),
         bounding: set("CapBnd:"),
         ambient: set("CapAmb:"),
-    })
+    }
 }
 
 /// `KEY=VALUE` replaces KEY; `KEY` alone copies sprout's own value (nothing if it has none).
