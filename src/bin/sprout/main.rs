@@ -30,7 +30,11 @@ struct Cli {
     command: Command,
 }
 
+/// `defer`: a subcommand's flags are built only when it is the one invoked (clap otherwise
+/// builds every flag of every subcommand to parse any of them, a tenth of sprout's own
+/// start-up; BENCHMARKS.md).
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Run a program and exit with its exit status.
     #[command(after_help = RUN_EXAMPLES)]
