@@ -115,6 +115,9 @@ def main():
             "sprout run": [SPROUT, "run", "--", nothing_host],
             "C launcher (posix_spawn)": [launcher, nothing_host],
         }
+        baseline = os.environ.get("SPROUT_BENCH_BASELINE")
+        if baseline:  # another build of sprout, e.g. of the commit before a change
+            commands["sprout exec (baseline)"] = [baseline, "exec", "--pid", str(runc_pid), "--", "/nothing"]
         if shutil.which("crun"):
             crun_state = os.path.join(tmp, "crun")
             if start("crun", crun_state, tag, bundle_dir) is not None:
@@ -145,7 +148,7 @@ def table(times, what):
         ratio = median["sprout exec"] / median[name]
         print(f"| {name} | {median[name]:.2f} | {low:.2f}-{high:.2f} | {ratio:.3f} |")
     print()
-    for other in ("crun exec", "runc exec", "setpriv + nsenter"):
+    for other in ("crun exec", "runc exec", "setpriv + nsenter", "sprout exec (baseline)"):
         if other in times:
             per_round = sorted(s / o for s, o in zip(times["sprout exec"], times[other]))
             low, high = quartiles(per_round)

@@ -16,6 +16,9 @@
 #       container's cgroup is a cgroup2 directory, which `sprout exec` starts the program in
 #       at birth (CLONE_INTO_CGROUP).
 #
+# SPROUT_BENCH_BASELINE=PATH adds `PATH exec` (another build of sprout, e.g. of the commit
+# before a change) to the same rounds.
+#
 # As root, after `cargo build --release --bin sprout`. Needs runc, busybox-static, cc and
 # python3; crun when available (a runtime that cannot start a container in a layout is left out
 # of that layout's table, with its error).
