@@ -360,8 +360,11 @@ fn tty_relays_both_ways_follows_the_window_and_restores_the_terminal() {
             .local_flags
             .contains(LocalFlags::ICANON | LocalFlags::ECHO)
     );
-    let script = "stty size; tty; echo ready; read line; echo \"got:$line\"; stty size; \
-                  echo sleeping; exec sleep 100";
+    // After the resize below, the script waits for the inner terminal to follow (the relay
+    // handles SIGWINCH when it gets the CPU; `expect` bounds the wait), so no sleep guesses.
+    let script = "stty size; tty; echo ready; read line; echo \"got:$line\"; \
+                  until [ \"$(stty size)\" = '44 55' ]; do sleep 0.05; done; \
+                  echo resized; echo sleeping; exec sleep 100";
     let mut child = terminal.start(&[
         "run",
         "--tty",
@@ -393,10 +396,9 @@ fn tty_relays_both_ways_follows_the_window_and_restores_the_terminal() {
         unsafe { libc::ioctl(terminal.master.as_raw_fd(), libc::TIOCSWINSZ, &size) },
         0
     );
-    std::thread::sleep(Duration::from_millis(300));
     terminal.write(b"hello\r");
     terminal.expect("got:hello");
-    terminal.expect("44 55");
+    terminal.expect("resized");
     terminal.expect("sleeping");
     // ^C is a byte in raw mode; the inner terminal makes it SIGINT for the program.
     terminal.write(b"\x03");
