@@ -26,7 +26,7 @@
  *   open PATH       open PATH for reading; print "open=ok" or "open=errno N (text)"
  *   bind PORT       bind a TCP socket to 127.0.0.1:PORT; "bind=ok" or "bind=errno N (text)"
  *   connect PORT    connect a TCP socket to 127.0.0.1:PORT; "connect=ok" or the errno likewise
- *   kill PID SIG    kill(PID, SIG); "kill=ok" or "kill=errno N (text)"
+ *   kill PID SIG    kill(PID, SIG) (PID `ppid`: the parent); "kill=ok" or "kill=errno N (text)"
  *   abstract NAME   connect a UNIX stream socket to the abstract address NAME; "abstract=ok" or
  *                   the errno likewise
  *
@@ -224,7 +224,8 @@ int main(int argc, char **argv) {
     } else if ((!strcmp(cmd, "bind") || !strcmp(cmd, "connect")) && i + 1 < argc) {
       outcome(cmd, tcp(!strcmp(cmd, "bind"), atoi(argv[++i])));
     } else if (!strcmp(cmd, "kill") && i + 2 < argc) {
-      int pid = atoi(argv[++i]);
+      const char *target = argv[++i];
+      int pid = strcmp(target, "ppid") ? atoi(target) : getppid();
       int sig = atoi(argv[++i]);
       outcome("kill", kill(pid, sig));
     } else if (!strcmp(cmd, "abstract") && i + 1 < argc) {

@@ -62,21 +62,23 @@ TEST(the_version_queries_describe_this_library) {
   uint64_t all = SPROUT_EXEC2_SETPGROUP | SPROUT_EXEC2_KEEP_IGNORED_SIGNALS |
                  SPROUT_EXEC2_KEEP_UMASK | SPROUT_EXEC2_OOM_SCORE_ADJ | SPROUT_EXEC2_PERSONALITY |
                  SPROUT_EXEC2_ROOT_FD | SPROUT_EXEC2_PTRACE | SPROUT_EXEC2_NO_DEFAULT_PATH |
-                 SPROUT_EXEC2_PAUSED;
+                 SPROUT_EXEC2_PAUSED | SPROUT_EXEC2_LANDLOCK;
   CHECK(sprout_exec_flags2_known() == all, "known flags2 %#llx",
         (unsigned long long)sprout_exec_flags2_known());
 }
 
 TEST(the_stages_of_1_1_follow_those_of_1_0) {
   const uint32_t stages[] = {SPROUT_STAGE_SCHED, SPROUT_STAGE_OOM_SCORE_ADJ, SPROUT_STAGE_PERSONALITY,
-                             SPROUT_STAGE_UTS, SPROUT_STAGE_CHROOT, SPROUT_STAGE_PTRACE};
-  const char *names[] = {"sched", "oom_score_adj", "personality", "uts", "chroot", "ptrace"};
+                             SPROUT_STAGE_UTS, SPROUT_STAGE_CHROOT, SPROUT_STAGE_PTRACE,
+                             SPROUT_STAGE_LANDLOCK};
+  const char *names[] = {"sched", "oom_score_adj", "personality", "uts", "chroot", "ptrace",
+                         "landlock"};
   for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
     CHECK(stages[i] == SPROUT_STAGE_WAIT + 1 + i, "stage %s has value %u", names[i], stages[i]);
     CHECK(!strcmp(sprout_stage_name(stages[i]), names[i]), "stage %u is named %s", stages[i],
           sprout_stage_name(stages[i]));
   }
-  CHECK(!strcmp(sprout_stage_name(SPROUT_STAGE_PTRACE + 1), "unknown"), "stage past the last");
+  CHECK(!strcmp(sprout_stage_name(SPROUT_STAGE_LANDLOCK + 1), "unknown"), "stage past the last");
 }
 
 /* A struct of 1.0's size placed right before an inaccessible page: the library must read no

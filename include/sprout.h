@@ -48,7 +48,7 @@
 #define SPROUT_EXEC_ARGS_SIZE_1_0 176
 
 // `sizeof(sprout_exec_args)` in ABI 1.1 (since 1.1).
-#define SPROUT_EXEC_ARGS_SIZE_1_1 296
+#define SPROUT_EXEC_ARGS_SIZE_1_1 312
 
 // prctl(PR_SET_NO_NEW_PRIVS) in the child, after its credentials and capabilities are set:
 // from then on execve grants nothing (set-user-ID bits and file capabilities are ignored), and
@@ -113,8 +113,8 @@
 // `--block-fd`). `sprout_exec_async` returns once the process exists with every step done but
 // execve, holding there: the caller can see it (its pid, `sprout_pidfd`, /proc/PID/status
 // with its ids, capabilities, NoNewPrivs and Seccomp; /proc/PID/ns/*; its cgroup) and prepare
-// what is around it (write its cgroup's limits, move a veth end into its network namespace)
-// before `sprout_start(pid)` lets it run its program. The program,
+// what is around it (write its cgroup's limits, move a veth end into its network namespace,
+// take its seccomp listener) before `sprout_start(pid)` lets it run its program. The program,
 // and the PATH search for it, run only then, so an exec failure is reported by
 // `sprout_start`.
 //
@@ -133,10 +133,140 @@
 // The library keeps what it reads until then (a copy of the request, the plan, its stack), so
 // the caller may free its arguments, spawn again from the same thread, or start it from any
 // other. A seccomp filter installed with no_new_privs is in place while it is paused, and must
-// let through the calls it makes to pause and go on: futex, read, then execve. Not with `sprout_exec` (which would wait for ever) nor with
+// let through the calls it makes to pause and go on: futex, read, then execve (see
+// `seccomp_flags` for a listener, which may take the execve). Not with `sprout_exec` (which would wait for ever) nor with
 // a joined time namespace (the child cannot wait without sharing the caller's memory):
 // `-EINVAL`, stage ARGS.
 #define SPROUT_EXEC2_PAUSED (1ull << 8)
+
+// Since 1.1, a bit of `flags2`: Landlock, with `landlock_ruleset_fd` and
+// `landlock_restrict_flags` (see them).
+#define SPROUT_EXEC2_LANDLOCK (1ull << 9)
+
+// Since 1.1: `LANDLOCK_ACCESS_FS_*` of `<linux/landlock.h>`, same names and values: what a
+// file hierarchy allows. A file can be given only EXECUTE, WRITE_FILE, READ_FILE, TRUNCATE
+// and IOCTL_DEV; the others concern the content of a directory.
+#define SPROUT_LANDLOCK_ACCESS_FS_EXECUTE (1ull << 0)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_WRITE_FILE (1ull << 1)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_READ_FILE (1ull << 2)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_READ_DIR (1ull << 3)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_REMOVE_DIR (1ull << 4)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_REMOVE_FILE (1ull << 5)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_CHAR (1ull << 6)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_DIR (1ull << 7)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_REG (1ull << 8)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_SOCK (1ull << 9)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_FIFO (1ull << 10)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_BLOCK (1ull << 11)
+
+#define SPROUT_LANDLOCK_ACCESS_FS_MAKE_SYM (1ull << 12)
+
+// Landlock ABI 2 (Linux 5.19).
+#define SPROUT_LANDLOCK_ACCESS_FS_REFER (1ull << 13)
+
+// Landlock ABI 3 (Linux 6.2).
+#define SPROUT_LANDLOCK_ACCESS_FS_TRUNCATE (1ull << 14)
+
+// Landlock ABI 5 (Linux 6.10).
+#define SPROUT_LANDLOCK_ACCESS_FS_IOCTL_DEV (1ull << 15)
+
+// Since 1.1: `LANDLOCK_ACCESS_NET_*`, Landlock ABI 4 (Linux 6.7): what a TCP port allows.
+#define SPROUT_LANDLOCK_ACCESS_NET_BIND_TCP (1ull << 0)
+
+#define SPROUT_LANDLOCK_ACCESS_NET_CONNECT_TCP (1ull << 1)
+
+// Since 1.1: `LANDLOCK_SCOPE_*`, Landlock ABI 6 (Linux 6.12): connecting to an abstract UNIX
+// socket, and sending a signal, to a process outside the Landlock domain are denied.
+#define SPROUT_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ull << 0)
+
+#define SPROUT_LANDLOCK_SCOPE_SIGNAL (1ull << 1)
+
+// Since 1.1: `LANDLOCK_RESTRICT_SELF_*`, Landlock ABI 7 (Linux 6.15), for
+// `sprout_exec_args.landlock_restrict_flags`: audit logging of the denials.
+#define SPROUT_LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF (1u << 0)
+
+#define SPROUT_LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON (1u << 1)
+
+#define SPROUT_LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF (1u << 2)
+
+// Since 1.1, a bit of `sprout_landlock_ruleset.flags`: best effort (see
+// `sprout_landlock_create_ruleset`).
+#define SPROUT_LANDLOCK_BEST_EFFORT (1u << 0)
+
+// `LANDLOCK_ACCESS_FS_*`: what a file hierarchy allows (`Ruleset::handled.fs`, path rules).
+#define ACCESS_FS_EXECUTE (1 << 0)
+
+#define ACCESS_FS_WRITE_FILE (1 << 1)
+
+#define ACCESS_FS_READ_FILE (1 << 2)
+
+#define ACCESS_FS_READ_DIR (1 << 3)
+
+#define ACCESS_FS_REMOVE_DIR (1 << 4)
+
+#define ACCESS_FS_REMOVE_FILE (1 << 5)
+
+#define ACCESS_FS_MAKE_CHAR (1 << 6)
+
+#define ACCESS_FS_MAKE_DIR (1 << 7)
+
+#define ACCESS_FS_MAKE_REG (1 << 8)
+
+#define ACCESS_FS_MAKE_SOCK (1 << 9)
+
+#define ACCESS_FS_MAKE_FIFO (1 << 10)
+
+#define ACCESS_FS_MAKE_BLOCK (1 << 11)
+
+#define ACCESS_FS_MAKE_SYM (1 << 12)
+
+// Landlock ABI 2 (Linux 5.19).
+#define ACCESS_FS_REFER (1 << 13)
+
+// Landlock ABI 3 (Linux 6.2).
+#define ACCESS_FS_TRUNCATE (1 << 14)
+
+// Landlock ABI 5 (Linux 6.10).
+#define ACCESS_FS_IOCTL_DEV (1 << 15)
+
+// `LANDLOCK_ACCESS_NET_*`, Landlock ABI 4 (Linux 6.7): what a TCP port allows.
+#define ACCESS_NET_BIND_TCP (1 << 0)
+
+#define ACCESS_NET_CONNECT_TCP (1 << 1)
+
+// `LANDLOCK_SCOPE_*`, Landlock ABI 6 (Linux 6.12): what the process may not reach outside its
+// Landlock domain.
+#define SCOPE_ABSTRACT_UNIX_SOCKET (1 << 0)
+
+#define SCOPE_SIGNAL (1 << 1)
+
+// `LANDLOCK_RESTRICT_SELF_*`, flags of `landlock_restrict_self`, Landlock ABI 7 (Linux 6.15):
+// audit logging of the denials.
+#define RESTRICT_SELF_LOG_SAME_EXEC_OFF (1 << 0)
+
+#define RESTRICT_SELF_LOG_NEW_EXEC_ON (1 << 1)
+
+#define RESTRICT_SELF_LOG_SUBDOMAINS_OFF (1 << 2)
+
+// Every `LANDLOCK_ACCESS_FS_*` right this library knows.
+#define ACCESS_FS_ALL ((ACCESS_FS_IOCTL_DEV << 1) - 1)
+
+// Every `LANDLOCK_ACCESS_NET_*` right this library knows.
+#define ACCESS_NET_ALL (ACCESS_NET_BIND_TCP | ACCESS_NET_CONNECT_TCP)
+
+// Every `LANDLOCK_SCOPE_*` this library knows.
+#define SCOPE_ALL (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
 
 // `IOPRIO_WHO_PROCESS`, and where the class goes in an I/O priority (`IOPRIO_CLASS_SHIFT`).
 #define IOPRIO_WHO_PROCESS 1
@@ -182,6 +312,8 @@ enum sprout_stage
   SPROUT_STAGE_CHROOT,
   // Since 1.1: PTRACE_TRACEME.
   SPROUT_STAGE_PTRACE,
+  // Since 1.1: building a Landlock ruleset, or landlock_restrict_self in the child.
+  SPROUT_STAGE_LANDLOCK,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -195,6 +327,74 @@ typedef uint32_t sprout_stage;
 // the caller may close its fds right after the spawn. Opaque: a handle is a token the library
 // looks up among its live handles, never memory to read. Free with `sprout_tty_release`.
 typedef struct sprout_tty sprout_tty;
+
+// Since 1.1: a file hierarchy and what it allows (a Landlock `path_beneath` rule): the
+// directory or file `path` names, or, with `path` NULL, the one `fd` refers to (an fd of the
+// caller's, O_PATH is enough). On a file, the rights that concern the content of a directory
+// are left out.
+typedef struct sprout_landlock_path_rule {
+  // `SPROUT_LANDLOCK_ACCESS_FS_*`: at least one, all within `handled_access_fs`.
+  uint64_t access;
+  // Opened by the library with O_PATH, then closed; NULL: `fd`.
+  const char *path;
+  // Used when `path` is NULL.
+  int32_t fd;
+} sprout_landlock_path_rule;
+
+// Since 1.1: a TCP port and what it allows (a Landlock `net_port` rule).
+typedef struct sprout_landlock_port_rule {
+  // `SPROUT_LANDLOCK_ACCESS_NET_*`: at least one, all within `handled_access_net`.
+  uint64_t access;
+  // 0 to 65535, host byte order.
+  uint64_t port;
+} sprout_landlock_port_rule;
+
+// Since 1.1: a Landlock ruleset to build with `sprout_landlock_create_ruleset`.
+//
+// The handled rights are denied to the process except where a rule allows them; rights not
+// handled stay allowed everywhere (Landlock's rule for compatibility), so a sandbox handles
+// every right it can (`SPROUT_LANDLOCK_ACCESS_FS_*` all or'ed: what it does not handle, it
+// does not restrict). Extensible like `sprout_exec_args`: `size` is `sizeof` as the caller
+// compiled it; a larger struct is accepted when the bytes this library does not know are
+// zero, else `-E2BIG`.
+typedef struct sprout_landlock_ruleset {
+  // `sizeof(sprout_landlock_ruleset)` as the caller compiled it.
+  uint32_t size;
+  // `SPROUT_LANDLOCK_BEST_EFFORT`, or 0 for strict; unknown bits are `-EINVAL`.
+  uint32_t flags;
+  // `SPROUT_LANDLOCK_ACCESS_FS_*` the ruleset restricts.
+  uint64_t handled_access_fs;
+  // `SPROUT_LANDLOCK_ACCESS_NET_*` the ruleset restricts.
+  uint64_t handled_access_net;
+  // `SPROUT_LANDLOCK_SCOPE_*`: what the process may not reach outside its domain.
+  uint64_t scoped;
+  const struct sprout_landlock_path_rule *paths;
+  size_t paths_len;
+  const struct sprout_landlock_port_rule *ports;
+  size_t ports_len;
+} sprout_landlock_ruleset;
+
+// Since 1.1: rights of each kind Landlock knows; what `sprout_landlock_create_ruleset` left
+// out in best-effort mode.
+typedef struct sprout_landlock_access {
+  // `SPROUT_LANDLOCK_ACCESS_FS_*`.
+  uint64_t fs;
+  // `SPROUT_LANDLOCK_ACCESS_NET_*`.
+  uint64_t net;
+  // `SPROUT_LANDLOCK_SCOPE_*`.
+  uint64_t scoped;
+} sprout_landlock_access;
+
+// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
+// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
+typedef struct sprout_error {
+  // Positive errno; 0 when none.
+  int32_t code;
+  // `enum sprout_stage`.
+  uint32_t stage;
+  // NUL-terminated, truncated to fit.
+  char message[256];
+} sprout_error;
 
 // Identity of the new process, as ids inside its user namespace.
 //
@@ -448,8 +648,11 @@ typedef struct sprout_exec_args {
   // give a filter to a non-root process without no_new_privs); the filter then also applies
   // to the child's remaining setup calls (getgroups, setgroups, setresgid, setresuid,
   // capset, prctl, getppid, rt_sigprocmask, since 1.1 ptrace with `SPROUT_EXEC2_PTRACE`,
-  // and execve or execveat), which it must allow; a
-  // call it refuses fails the step that made it. A program the kernel rejects is
+  // landlock_restrict_self with `SPROUT_EXEC2_LANDLOCK`, sendmsg and close with a listener,
+  // futex and read with `SPROUT_EXEC2_PAUSED`, and execve or execveat), which it must
+  // allow; a call it refuses fails the step that made it. With no_new_privs the child still
+  // makes those of a listener and a paused start after it, then execve. See also
+  // `seccomp_flags`. A program the kernel rejects is
   // `-EINVAL`, stage SECCOMP; without no_new_privs and without CAP_SYS_ADMIN, `-EACCES`.
   // A filter that kills the process at execve is `-EINTR`, stage EXEC (see
   // `sprout_exec_async`). On Linux before 5.16, a core-dumping signal in the child before
@@ -590,6 +793,47 @@ typedef struct sprout_exec_args {
   // namespace the process ends up in) and before the credentials change; a refusal is
   // stage CREDENTIALS, naming the keyring.
   const char *session_keyring;
+  // Since 1.1, with `SPROUT_EXEC2_LANDLOCK`: a Landlock ruleset fd (from
+  // `sprout_landlock_create_ruleset`, or the kernel's landlock_create_ruleset) the process
+  // restricts itself with (landlock_restrict_self), with `landlock_restrict_flags`. This is
+  // the last step before execve, but for a seccomp filter installed with no_new_privs
+  // (which so need not allow landlock_restrict_self) and a paused start's wait: every other
+  // step still runs with the caller's access, and the program's execve (its PATH search, its
+  // `#!` interpreter and shared libraries) already runs under the ruleset, so a ruleset
+  // that handles `LANDLOCK_ACCESS_FS_EXECUTE` must allow the program's files. It comes after
+  // no_new_privs, which an unprivileged caller needs: without `SPROUT_EXEC_NO_NEW_PRIVS` the
+  // kernel wants CAP_SYS_ADMIN in the process's user namespace (`-EPERM`, stage LANDLOCK).
+  // The child closes the fd right after, so the program never has it; the caller's stays
+  // the caller's. Without the flag, a non-zero fd or flags is `-EINVAL`, stage ARGS; an fd
+  // that is not a ruleset is `-EBADFD`, stage LANDLOCK.
+  int32_t landlock_ruleset_fd;
+  // Since 1.1: `SPROUT_LANDLOCK_RESTRICT_SELF_*` (`LANDLOCK_RESTRICT_SELF_*`, the audit
+  // logging flags of Landlock ABI 7), with `SPROUT_EXEC2_LANDLOCK`. A flag the running
+  // kernel's Landlock ABI lacks is `-EOPNOTSUPP`, stage ARGS, naming it.
+  uint32_t landlock_restrict_flags;
+  // Since 1.1: `SECCOMP_FILTER_FLAG_*` for `seccomp_filter` (`-EINVAL`, stage ARGS, without
+  // one), as seccomp(2) takes them: LOG (2), SPEC_ALLOW (4), NEW_LISTENER (8),
+  // WAIT_KILLABLE_RECV (32, only with NEW_LISTENER). TSYNC and TSYNC_ESRCH are `-EINVAL`,
+  // stage ARGS: the process is one thread until its program starts more, which inherit the
+  // filter. A flag the running kernel lacks is its `-EINVAL`, stage SECCOMP, the message
+  // naming the flags.
+  //
+  // With NEW_LISTENER the filter's user-notification listener goes to the caller, through
+  // `sprout_seccomp_listener(pid)`: the child sends it over a socket pair of the library's
+  // (SCM_RIGHTS, no ptrace rights needed) right after installing the filter, and closes its
+  // own, so the program never has it. Until the listener is taken and answered, a call the
+  // filter sends to it waits (a blocking `sprout_wait` closes a listener not taken, and the
+  // kernel then fails such calls with ENOSYS). The child makes a few calls itself after the
+  // filter is in place, when nobody holds the listener yet to answer: a filter that sends
+  // one of them to the listener, or may depending on its arguments, is `-EINVAL`, stage
+  // ARGS, naming the call. They are sendmsg and close (the handover); with a paused start,
+  // futex and read (its wait); without one, the execve or execveat that runs the program
+  // (a paused start lets the caller take the listener and answer it: `sprout_start` returns
+  // once it has); and for a filter installed without no_new_privs, before the credentials
+  // change, also getgroups, setgroups, setresgid, setresuid, capget, capset, prctl, getppid,
+  // getpid, kill, rt_sigprocmask, ptrace and landlock_restrict_self. Not with `sprout_exec`,
+  // which returns only when the process has ended: `-EINVAL`, stage ARGS.
+  uint64_t seccomp_flags;
 } sprout_exec_args;
 
 // What `sprout_exec_async` started.
@@ -600,20 +844,46 @@ typedef struct sprout_process {
   struct sprout_tty *tty;
 } sprout_process;
 
-// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
-// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
-typedef struct sprout_error {
-  // Positive errno; 0 when none.
-  int32_t code;
-  // `enum sprout_stage`.
-  uint32_t stage;
-  // NUL-terminated, truncated to fit.
-  char message[256];
-} sprout_error;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Since 1.1: the Landlock ABI version of the running kernel (1 for Linux 5.13, 4 for 6.7,
+// 6 for 6.12, 7 for 6.15): which `SPROUT_LANDLOCK_*` rights it can enforce (each says the
+// version that brought it). `-EOPNOTSUPP` when Landlock is built into the kernel but not
+// enabled (missing from its `lsm=` list), `-ENOSYS` when the kernel has no Landlock.
+int32_t sprout_landlock_abi_version(void);
+
+// Since 1.1: builds a Landlock ruleset in one call and returns its fd (new, close-on-exec,
+// the caller's to close once no spawn needs it), for `sprout_exec_args.landlock_ruleset_fd`
+// with `SPROUT_EXEC2_LANDLOCK`. One fd serves any number of spawns.
+//
+// The ruleset handles `handled_access_fs`, `handled_access_net` and `scoped`, and allows
+// each path rule's rights beneath its directory (or on its file) and each port rule's on its
+// TCP port. Two modes, as the Landlock documentation describes:
+// - strict (`flags` 0): every right asked must be one the running kernel's Landlock ABI
+//   enforces, else `-EOPNOTSUPP`, stage LANDLOCK, naming the first missing right and the ABI
+//   that brought it (`handled_access_net: LANDLOCK_ACCESS_NET_BIND_TCP needs Landlock ABI 4
+//   (Linux 6.7); this kernel has ABI 3`);
+// - best effort (`SPROUT_LANDLOCK_BEST_EFFORT`): what the kernel cannot enforce is left out
+//   of the handled rights and of every rule (a rule left with no right is left out, as is
+//   every port rule without network rights), and `*dropped` says what was left out. The
+//   process is then restricted as far as this kernel can.
+//
+// `dropped` may be NULL; it is written on success (all zero in strict mode). A kernel without
+// Landlock, or with Landlock disabled, is `-ENOSYS` or `-EOPNOTSUPP`, stage LANDLOCK, in both
+// modes: there is no ruleset to make, and running the process without one is the caller's
+// call. Refused with `-EINVAL`, stage ARGS: an unknown bit (flags, rights), a rule with no
+// right or a right not handled, a port above 65535, a `size` below 1.1's; a path rule with
+// neither path nor fd is `-EBADF`. A path that cannot be opened (`paths[1] /opt/x: No such
+// file or directory`) or a rule the kernel refuses is stage LANDLOCK, naming the rule.
+//
+// # Safety
+// `ruleset` points to at least `ruleset->size` readable bytes; its arrays hold their
+// lengths' items; each `path` is NULL or NUL-terminated.
+int32_t sprout_landlock_create_ruleset(const struct sprout_landlock_ruleset *ruleset,
+                                       struct sprout_landlock_access *dropped,
+                                       struct sprout_error *err);
 
 // The ABI generation of this library (`SPROUT_ABI_VERSION` it was built with): 1 for every
 // 1.x library.
@@ -731,6 +1001,16 @@ int32_t sprout_exec_async(const struct sprout_exec_args *args,
 // stage ARGS, for a pid the library does not track; `-EALREADY` for one that is not paused
 // (started already, by this call on another thread too, or started without the flag).
 int32_t sprout_start(int32_t pid, struct sprout_error *err);
+
+// Since 1.1: the seccomp user-notification listener of a process started with
+// `SECCOMP_FILTER_FLAG_NEW_LISTENER` in `sprout_exec_args.seccomp_flags`: a new close-on-exec
+// fd, the caller's from now on (for SECCOMP_IOCTL_NOTIF_RECV / _SEND, poll, or handing to a
+// supervisor), handed over once: later calls are `-ENOENT`, as for a process started without
+// one. `-ESRCH` for a pid the library does not track. Take it right after the spawn: calls
+// the filter sends to it wait until answered, and a blocking `sprout_wait` (or
+// `sprout_release`) closes a listener not taken, after which the kernel fails them (ENOSYS).
+// The listener was taken from the process before its program ran; the program never has it.
+int32_t sprout_seccomp_listener(int32_t pid);
 
 // `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
 // When the process got the caller's own controlling terminal, the terminal goes back to the

@@ -44,10 +44,12 @@ pub enum Stage {
     Chroot,
     /// Since 1.1: PTRACE_TRACEME.
     Ptrace,
+    /// Since 1.1: building a Landlock ruleset, or landlock_restrict_self in the child.
+    Landlock,
 }
 
 impl Stage {
-    const ALL: [Stage; 21] = [
+    const ALL: [Stage; 22] = [
         Stage::None,
         Stage::Args,
         Stage::Spawn,
@@ -69,6 +71,7 @@ impl Stage {
         Stage::Uts,
         Stage::Chroot,
         Stage::Ptrace,
+        Stage::Landlock,
     ];
 
     pub fn from_u32(value: u32) -> Option<Stage> {
@@ -99,6 +102,7 @@ impl Stage {
             Stage::Uts => "uts\0",
             Stage::Chroot => "chroot\0",
             Stage::Ptrace => "ptrace\0",
+            Stage::Landlock => "landlock\0",
         }
     }
 

@@ -11,6 +11,7 @@ pub mod attributes;
 pub mod error;
 mod ffi;
 mod fork;
+pub mod landlock;
 pub mod names;
 mod namespaces;
 mod pidfd;
@@ -27,8 +28,8 @@ pub use error::{Error, Result, Stage};
 pub use nix::errno::Errno;
 pub use spawn::DEFAULT_PATH;
 pub use spec::{
-    Capabilities, Credentials, IdMap, IoPriority, Namespace, ProcessGroup, Program, Rlimit, Root,
-    Scheduler, Spec, Terminal,
+    Capabilities, Credentials, IdMap, IoPriority, Landlock, Namespace, ProcessGroup, Program,
+    Rlimit, Root, Scheduler, Spec, Terminal,
 };
 pub use tty::{Tty, TtySession, openpty, openpty_from};
 
@@ -53,11 +54,19 @@ pub fn spawn(spec: &Spec) -> Result<Process> {
         spawned.pidfd,
         spec.container_id.as_deref(),
         spawned.paused,
+        spawned.listener,
     );
     Ok(Process {
         pid: spawned.pid,
         tty: spawned.tty,
     })
+}
+
+/// The seccomp listener of a process spawned with `SECCOMP_FILTER_FLAG_NEW_LISTENER` in
+/// `spec.seccomp_flags`, handed over once: `ENOENT` when it has none left, `ESRCH` for a pid
+/// sprout does not track. A blocking [`wait`] closes a listener not taken.
+pub fn seccomp_listener(pid: i32) -> std::result::Result<OwnedFd, Errno> {
+    table::take_listener(pid)
 }
 
 /// Lets a process spawned paused run its program; returns once it does, or the error of its
@@ -85,6 +94,13 @@ pub fn run(spec: &Spec) -> Result<i32> {
             Errno::EINVAL,
             "a paused start (SPROUT_EXEC2_PAUSED) with sprout_exec, which would wait for ever: \
              use sprout_exec_async, then sprout_start",
+        ));
+    }
+    if spec.seccomp_flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+        return Err(Error::args(
+            Errno::EINVAL,
+            "SECCOMP_FILTER_FLAG_NEW_LISTENER with sprout_exec, which returns only when the \
+             process has ended: nobody could take the listener",
         ));
     }
     let process = spawn(spec)?;

@@ -183,6 +183,21 @@ pub struct Spec {
     pub ptrace: bool,
     /// Hold before execve until [`crate::start`] (`SPROUT_EXEC2_PAUSED`).
     pub paused: bool,
+    /// `SECCOMP_FILTER_FLAG_*` for `seccomp_filter`; with `NEW_LISTENER` the listener goes
+    /// to the caller ([`crate::seccomp_listener`]).
+    pub seccomp_flags: u64,
+    /// A Landlock ruleset the process restricts itself with, last before execve.
+    pub landlock: Option<Landlock>,
+}
+
+/// A Landlock ruleset to enforce on the new process (see [`crate::landlock`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Landlock {
+    /// The caller's ruleset fd (from [`crate::landlock::Ruleset::create`] or the kernel's
+    /// landlock_create_ruleset); it does not survive into the program.
+    pub ruleset: RawFd,
+    /// `LANDLOCK_RESTRICT_SELF_*` flags of landlock_restrict_self.
+    pub restrict_flags: u32,
 }
 
 impl Spec {
@@ -224,6 +239,8 @@ impl Spec {
             root: None,
             ptrace: false,
             paused: false,
+            seccomp_flags: 0,
+            landlock: None,
         }
     }
 
@@ -291,6 +308,11 @@ impl Spec {
         }
         if let Some(Root::Fd(fd)) = self.root {
             check_open(fd, || format!("root_fd {fd}"))?;
+        }
+        if let Some(landlock) = self.landlock {
+            let fd = landlock.ruleset;
+            check_open(fd, || format!("landlock_ruleset_fd {fd}"))?;
+            crate::landlock::check_restrict_flags(landlock.restrict_flags)?;
         }
         crate::namespaces::validate(self)?;
         crate::attributes::validate(self)
@@ -397,10 +419,77 @@ impl Spec {
     }
 
     /// The kernel takes at most BPF_MAXINSNS instructions, and sock_fprog counts them in 16
-    /// bits: a longer program could not even be handed over intact.
+    /// bits: a longer program could not even be handed over intact. Flags only with a filter,
+    /// and only those that mean something for one process about to run one program.
     fn check_seccomp_filter(&self) -> Result<()> {
-        check_seccomp_filter_len(self.seccomp_filter.len())
+        check_seccomp_filter_len(self.seccomp_filter.len())?;
+        let flags = self.seccomp_flags;
+        let refuse = |what: String| Err(Error::args(Errno::EINVAL, what));
+        if flags & !SECCOMP_FLAGS_KNOWN != 0 {
+            return refuse(format!(
+                "seccomp_flags: unknown bits {:#x}",
+                flags & !SECCOMP_FLAGS_KNOWN
+            ));
+        }
+        if flags & SECCOMP_TSYNC_FLAGS != 0 {
+            return refuse(format!(
+                "seccomp_flags: {}: the process is one thread until its program starts more, \
+                 and they inherit the filter",
+                seccomp_flag_names(flags & SECCOMP_TSYNC_FLAGS)
+            ));
+        }
+        if flags != 0 && self.seccomp_filter.is_empty() {
+            return refuse(format!(
+                "seccomp_flags {} without a seccomp_filter",
+                seccomp_flag_names(flags)
+            ));
+        }
+        let listener = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+        let killable = libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+        if flags & killable != 0 && flags & listener == 0 {
+            return refuse(
+                "seccomp_flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV without \
+                 SECCOMP_FILTER_FLAG_NEW_LISTENER, whose notifications it is about"
+                    .to_owned(),
+            );
+        }
+        Ok(())
     }
+}
+
+/// The `SECCOMP_FILTER_FLAG_*` bits, with their names.
+const SECCOMP_FLAGS: &[(u64, &str)] = &[
+    (libc::SECCOMP_FILTER_FLAG_TSYNC, "SECCOMP_FILTER_FLAG_TSYNC"),
+    (libc::SECCOMP_FILTER_FLAG_LOG, "SECCOMP_FILTER_FLAG_LOG"),
+    (
+        libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    ),
+    (
+        libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        "SECCOMP_FILTER_FLAG_NEW_LISTENER",
+    ),
+    (
+        libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH,
+        "SECCOMP_FILTER_FLAG_TSYNC_ESRCH",
+    ),
+    (
+        libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+    ),
+];
+const SECCOMP_FLAGS_KNOWN: u64 = (libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV << 1) - 1;
+const SECCOMP_TSYNC_FLAGS: u64 =
+    libc::SECCOMP_FILTER_FLAG_TSYNC | libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+
+/// "SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_NEW_LISTENER", for messages.
+pub(crate) fn seccomp_flag_names(flags: u64) -> String {
+    SECCOMP_FLAGS
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 /// More than NGROUPS_MAX supplementary groups is `-EINVAL`. The C layer checks the length

@@ -76,6 +76,8 @@ struct Processes {
     /// reads until it has exec'd or died. Dropping one ends its child first (it may block
     /// until the child is gone), so records leave the table to be dropped after the lock.
     paused: HashMap<i32, (u64, Paused)>,
+    /// The seccomp listeners not taken yet (`sprout_seccomp_listener`), by pid, with the id.
+    listeners: HashMap<i32, (u64, OwnedFd)>,
 }
 
 impl Processes {
@@ -92,6 +94,14 @@ impl Processes {
     fn take_paused(&mut self, pid: i32, id: u64) -> Option<Paused> {
         match self.paused.get(&pid) {
             Some((paused_id, _)) if *paused_id == id => self.paused.remove(&pid).map(|(_, p)| p),
+            _ => None,
+        }
+    }
+
+    /// The listener of the process `id` at `pid`, if it has one not taken yet.
+    fn take_listener(&mut self, pid: i32, id: u64) -> Option<OwnedFd> {
+        match self.listeners.get(&pid) {
+            Some((owner, _)) if *owner == id => self.listeners.remove(&pid).map(|(_, fd)| fd),
             _ => None,
         }
     }
@@ -114,6 +124,7 @@ impl Processes {
         pidfd: OwnedFd,
         container: Option<&str>,
         paused: Option<Paused>,
+        listener: Option<OwnedFd>,
     ) -> bool {
         self.next_id += 1;
         let child = Arc::new(Child {
@@ -123,6 +134,9 @@ impl Processes {
         });
         if let Some(paused) = paused {
             self.paused.insert(pid, (self.next_id, paused));
+        }
+        if let Some(listener) = listener {
+            self.listeners.insert(pid, (self.next_id, listener));
         }
         // An older entry under the same pid can only be a process someone else reaped (the
         // kernel reuses a pid only after its zombie is gone): the new one replaces it.
@@ -150,11 +164,13 @@ impl Processes {
         Some(entry)
     }
 
-    /// Removes `pid` if it still holds the process `id` (and not a newer one at that pid).
+    /// Removes `pid` if it still holds the process `id` (and not a newer one at that pid),
+    /// with its listener if not taken.
     fn forget(&mut self, pid: i32, id: u64) {
         if self.by_pid.get(&pid).is_some_and(|entry| entry.id() == id) {
             self.remove(pid);
         }
+        self.take_listener(pid, id);
     }
 
     /// Replaces `child`, found gone, by the status the kernel kept for it.
@@ -200,9 +216,16 @@ fn table() -> MappedLockGuard<'static, Processes> {
     })
 }
 
-/// Registers a process that has just exec'd, or paused before execve (with its record).
-pub fn insert(pid: i32, pidfd: OwnedFd, container: Option<&str>, paused: Option<Paused>) {
-    if table().insert(pid, pidfd, container, paused) {
+/// Registers a process that has just exec'd, or paused before execve (with its record), and
+/// the seccomp listener it handed over, if any.
+pub fn insert(
+    pid: i32,
+    pidfd: OwnedFd,
+    container: Option<&str>,
+    paused: Option<Paused>,
+    listener: Option<OwnedFd>,
+) {
+    if table().insert(pid, pidfd, container, paused, listener) {
         prune();
     }
 }
@@ -244,6 +267,7 @@ fn settle(gone: Vec<(i32, Arc<Child>)>) {
     for ((pid, child), status) in gone.iter().zip(statuses) {
         table.settle(*pid, child, status);
         records.extend(table.take_paused(*pid, child.id));
+        table.take_listener(*pid, child.id);
     }
     drop(table);
     // Gone, so no longer reading them: freed at once.
@@ -281,6 +305,12 @@ pub fn wait(pid: i32, timeout: Option<Duration>) -> Result<i32> {
             Some(Entry::Child(child)) => child.clone(),
         }
     };
+    if timeout != Some(Duration::ZERO) {
+        // A call of the process's that its filter sent to a listener nobody took would keep it
+        // waiting as long as this wait: without a listener the kernel fails such calls (ENOSYS).
+        let listener = table().take_listener(pid, child.id);
+        drop(listener);
+    }
     let reaped = match timeout {
         None => pidfd::reap(&child.pidfd, Block::Yes),
         Some(timeout) => reap_within(&child.pidfd, timeout),
@@ -307,6 +337,17 @@ fn forget(pid: i32, id: u64) {
         table.take_paused(pid, id)
     };
     drop(paused);
+}
+
+/// The seccomp listener `pid` handed over at its spawn, taken: `ESRCH` for a pid the library
+/// does not track, `ENOENT` when it has none (none was asked for, or it was taken already).
+pub fn take_listener(pid: i32) -> std::result::Result<OwnedFd, Errno> {
+    let mut table = table();
+    let id = match table.by_pid.get(&pid) {
+        Some(Entry::Child(child)) => child.id,
+        _ => return Err(Errno::ESRCH),
+    };
+    table.take_listener(pid, id).ok_or(Errno::ENOENT)
 }
 
 /// Lets a paused process run its program: returns once it does, or the error of its exec,
@@ -398,6 +439,7 @@ pub fn release(pid: i32) -> std::result::Result<(), Errno> {
         let mut table = table();
         let entry = table.remove(pid).ok_or(Errno::ESRCH)?;
         let paused = table.take_paused(pid, entry.id());
+        table.take_listener(pid, entry.id());
         (entry, paused)
     };
     drop(paused);

@@ -152,3 +152,15 @@ fn isolation() {
 fn paused() {
     run_c_test("paused");
 }
+
+/// Issue 14: Landlock at spawn and sprout_landlock_create_ruleset.
+#[test]
+fn landlock() {
+    run_c_test("landlock");
+}
+
+/// Issue 14: the seccomp listener handed to the caller (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+#[test]
+fn seccomp_listener() {
+    run_c_test("seccomp_listener");
+}

@@ -441,7 +441,8 @@ fn stage_names_and_values() {
     // ABI 1.1 appended stages after WAIT; a number past every stage is none.
     assert_eq!(Stage::from_u32(15), Some(Stage::Sched));
     assert_eq!(Stage::from_u32(20), Some(Stage::Ptrace));
-    assert_eq!(Stage::from_u32(21), None);
+    assert_eq!(Stage::from_u32(21), Some(Stage::Landlock));
+    assert_eq!(Stage::from_u32(22), None);
 }
 
 #[test]

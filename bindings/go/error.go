@@ -34,6 +34,7 @@ const (
 	StageUTS         Stage = csprout.StageUTS // Hostname, Domainname
 	StageChroot      Stage = csprout.StageChroot
 	StagePtrace      Stage = csprout.StagePtrace
+	StageLandlock    Stage = csprout.StageLandlock // a Landlock ruleset, landlock_restrict_self
 )
 
 // String is the library's name of the stage: "exec", "credentials", ...

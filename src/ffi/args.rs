@@ -10,8 +10,8 @@ use super::{readable, slice};
 use crate::error::{Error, Result};
 use crate::namespaces::MAX_MAP_LINES;
 use crate::spec::{
-    Capabilities, Credentials, IdMap, IoPriority, Namespace, ProcessGroup, Program, Rlimit, Root,
-    Scheduler, Spec, Terminal, check_extra_gids_len, check_seccomp_filter_len,
+    Capabilities, Credentials, IdMap, IoPriority, Landlock, Namespace, ProcessGroup, Program,
+    Rlimit, Root, Scheduler, Spec, Terminal, check_extra_gids_len, check_seccomp_filter_len,
 };
 
 /// The flags this library knows.
@@ -29,7 +29,8 @@ pub(crate) const KNOWN_FLAGS2: u64 = SPROUT_EXEC2_SETPGROUP
     | SPROUT_EXEC2_ROOT_FD
     | SPROUT_EXEC2_PTRACE
     | SPROUT_EXEC2_NO_DEFAULT_PATH
-    | SPROUT_EXEC2_PAUSED;
+    | SPROUT_EXEC2_PAUSED
+    | SPROUT_EXEC2_LANDLOCK;
 
 /// The largest `size` accepted, as for clone3: a page.
 const MAX_ARGS_SIZE: usize = 4096;
@@ -251,6 +252,31 @@ unsafe fn read_1_1(args: &sprout_exec_args, spec: &mut Spec) -> Result<()> {
     spec.domainname = unsafe { string(args.domainname) }?;
     spec.no_default_path = flag(SPROUT_EXEC2_NO_DEFAULT_PATH);
     spec.paused = flag(SPROUT_EXEC2_PAUSED);
+    spec.landlock = match (
+        flag(SPROUT_EXEC2_LANDLOCK),
+        args.landlock_ruleset_fd,
+        args.landlock_restrict_flags,
+    ) {
+        (false, 0, 0) => None,
+        (false, 0, flags) => {
+            return unflagged(
+                "landlock_restrict_flags",
+                flags.into(),
+                "SPROUT_EXEC2_LANDLOCK",
+            );
+        }
+        (false, fd, _) => {
+            return unflagged("landlock_ruleset_fd", fd.into(), "SPROUT_EXEC2_LANDLOCK");
+        }
+        (true, fd, _) if fd < 0 => {
+            return Err(bad(Errno::EBADF, format!("landlock_ruleset_fd {fd}")));
+        }
+        (true, ruleset, restrict_flags) => Some(Landlock {
+            ruleset,
+            restrict_flags,
+        }),
+    };
+    spec.seccomp_flags = args.seccomp_flags;
     spec.extra_cgroups = array(
         args.extra_cgroup_fds,
         args.extra_cgroup_fds_len,

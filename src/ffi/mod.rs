@@ -4,6 +4,7 @@
 //! No panic crosses this boundary: each body runs under `catch_unwind`.
 
 mod args;
+mod landlock;
 mod process;
 pub(crate) mod tty;
 pub mod types;

@@ -186,6 +186,19 @@ pub extern "C" fn sprout_start(pid: i32, err: *mut sprout_error) -> i32 {
     with_error(err, || crate::start(pid).map(|()| 0))
 }
 
+/// Since 1.1: the seccomp user-notification listener of a process started with
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` in `sprout_exec_args.seccomp_flags`: a new close-on-exec
+/// fd, the caller's from now on (for SECCOMP_IOCTL_NOTIF_RECV / _SEND, poll, or handing to a
+/// supervisor), handed over once: later calls are `-ENOENT`, as for a process started without
+/// one. `-ESRCH` for a pid the library does not track. Take it right after the spawn: calls
+/// the filter sends to it wait until answered, and a blocking `sprout_wait` (or
+/// `sprout_release`) closes a listener not taken, after which the kernel fails them (ENOSYS).
+/// The listener was taken from the process before its program ran; the program never has it.
+#[unsafe(no_mangle)]
+pub extern "C" fn sprout_seccomp_listener(pid: i32) -> i32 {
+    with_errno(|| crate::seccomp_listener(pid).map(IntoRawFd::into_raw_fd))
+}
+
 /// `sprout_exec_async`, then `sprout_wait` without a timeout. `wait_status` may be NULL.
 /// When the process got the caller's own controlling terminal, the terminal goes back to the
 /// foreground group that had it before the spawn once the process has ended.

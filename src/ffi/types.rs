@@ -18,7 +18,7 @@ pub const SPROUT_ABI_MINOR: u32 = 1;
 pub const SPROUT_EXEC_ARGS_SIZE_1_0: u32 = 176;
 
 /// `sizeof(sprout_exec_args)` in ABI 1.1 (since 1.1).
-pub const SPROUT_EXEC_ARGS_SIZE_1_1: u32 = 296;
+pub const SPROUT_EXEC_ARGS_SIZE_1_1: u32 = 312;
 
 /// prctl(PR_SET_NO_NEW_PRIVS) in the child, after its credentials and capabilities are set:
 /// from then on execve grants nothing (set-user-ID bits and file capabilities are ignored), and
@@ -72,8 +72,8 @@ pub const SPROUT_EXEC2_NO_DEFAULT_PATH: u64 = 1u64 << 7;
 /// `--block-fd`). `sprout_exec_async` returns once the process exists with every step done but
 /// execve, holding there: the caller can see it (its pid, `sprout_pidfd`, /proc/PID/status
 /// with its ids, capabilities, NoNewPrivs and Seccomp; /proc/PID/ns/*; its cgroup) and prepare
-/// what is around it (write its cgroup's limits, move a veth end into its network namespace)
-/// before `sprout_start(pid)` lets it run its program. The program,
+/// what is around it (write its cgroup's limits, move a veth end into its network namespace,
+/// take its seccomp listener) before `sprout_start(pid)` lets it run its program. The program,
 /// and the PATH search for it, run only then, so an exec failure is reported by
 /// `sprout_start`.
 ///
@@ -92,10 +92,52 @@ pub const SPROUT_EXEC2_NO_DEFAULT_PATH: u64 = 1u64 << 7;
 /// The library keeps what it reads until then (a copy of the request, the plan, its stack), so
 /// the caller may free its arguments, spawn again from the same thread, or start it from any
 /// other. A seccomp filter installed with no_new_privs is in place while it is paused, and must
-/// let through the calls it makes to pause and go on: futex, read, then execve. Not with `sprout_exec` (which would wait for ever) nor with
+/// let through the calls it makes to pause and go on: futex, read, then execve (see
+/// `seccomp_flags` for a listener, which may take the execve). Not with `sprout_exec` (which would wait for ever) nor with
 /// a joined time namespace (the child cannot wait without sharing the caller's memory):
 /// `-EINVAL`, stage ARGS.
 pub const SPROUT_EXEC2_PAUSED: u64 = 1u64 << 8;
+/// Since 1.1, a bit of `flags2`: Landlock, with `landlock_ruleset_fd` and
+/// `landlock_restrict_flags` (see them).
+pub const SPROUT_EXEC2_LANDLOCK: u64 = 1u64 << 9;
+
+/// Since 1.1: `LANDLOCK_ACCESS_FS_*` of `<linux/landlock.h>`, same names and values: what a
+/// file hierarchy allows. A file can be given only EXECUTE, WRITE_FILE, READ_FILE, TRUNCATE
+/// and IOCTL_DEV; the others concern the content of a directory.
+pub const SPROUT_LANDLOCK_ACCESS_FS_EXECUTE: u64 = 1u64 << 0;
+pub const SPROUT_LANDLOCK_ACCESS_FS_WRITE_FILE: u64 = 1u64 << 1;
+pub const SPROUT_LANDLOCK_ACCESS_FS_READ_FILE: u64 = 1u64 << 2;
+pub const SPROUT_LANDLOCK_ACCESS_FS_READ_DIR: u64 = 1u64 << 3;
+pub const SPROUT_LANDLOCK_ACCESS_FS_REMOVE_DIR: u64 = 1u64 << 4;
+pub const SPROUT_LANDLOCK_ACCESS_FS_REMOVE_FILE: u64 = 1u64 << 5;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_CHAR: u64 = 1u64 << 6;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_DIR: u64 = 1u64 << 7;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_REG: u64 = 1u64 << 8;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_SOCK: u64 = 1u64 << 9;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_FIFO: u64 = 1u64 << 10;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_BLOCK: u64 = 1u64 << 11;
+pub const SPROUT_LANDLOCK_ACCESS_FS_MAKE_SYM: u64 = 1u64 << 12;
+/// Landlock ABI 2 (Linux 5.19).
+pub const SPROUT_LANDLOCK_ACCESS_FS_REFER: u64 = 1u64 << 13;
+/// Landlock ABI 3 (Linux 6.2).
+pub const SPROUT_LANDLOCK_ACCESS_FS_TRUNCATE: u64 = 1u64 << 14;
+/// Landlock ABI 5 (Linux 6.10).
+pub const SPROUT_LANDLOCK_ACCESS_FS_IOCTL_DEV: u64 = 1u64 << 15;
+/// Since 1.1: `LANDLOCK_ACCESS_NET_*`, Landlock ABI 4 (Linux 6.7): what a TCP port allows.
+pub const SPROUT_LANDLOCK_ACCESS_NET_BIND_TCP: u64 = 1u64 << 0;
+pub const SPROUT_LANDLOCK_ACCESS_NET_CONNECT_TCP: u64 = 1u64 << 1;
+/// Since 1.1: `LANDLOCK_SCOPE_*`, Landlock ABI 6 (Linux 6.12): connecting to an abstract UNIX
+/// socket, and sending a signal, to a process outside the Landlock domain are denied.
+pub const SPROUT_LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1u64 << 0;
+pub const SPROUT_LANDLOCK_SCOPE_SIGNAL: u64 = 1u64 << 1;
+/// Since 1.1: `LANDLOCK_RESTRICT_SELF_*`, Landlock ABI 7 (Linux 6.15), for
+/// `sprout_exec_args.landlock_restrict_flags`: audit logging of the denials.
+pub const SPROUT_LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF: u32 = 1u32 << 0;
+pub const SPROUT_LANDLOCK_RESTRICT_SELF_LOG_NEW_EXEC_ON: u32 = 1u32 << 1;
+pub const SPROUT_LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF: u32 = 1u32 << 2;
+/// Since 1.1, a bit of `sprout_landlock_ruleset.flags`: best effort (see
+/// `sprout_landlock_create_ruleset`).
+pub const SPROUT_LANDLOCK_BEST_EFFORT: u32 = 1u32 << 0;
 
 /// Where a call failed, with the errno and a message naming the stage, the path / fd index / id /
 /// resource concerned and the errno's text, e.g. `exec: /opt/x/prog: No such file or directory`.
@@ -337,8 +379,11 @@ pub struct sprout_exec_args {
     /// give a filter to a non-root process without no_new_privs); the filter then also applies
     /// to the child's remaining setup calls (getgroups, setgroups, setresgid, setresuid,
     /// capset, prctl, getppid, rt_sigprocmask, since 1.1 ptrace with `SPROUT_EXEC2_PTRACE`,
-    /// and execve or execveat), which it must allow; a
-    /// call it refuses fails the step that made it. A program the kernel rejects is
+    /// landlock_restrict_self with `SPROUT_EXEC2_LANDLOCK`, sendmsg and close with a listener,
+    /// futex and read with `SPROUT_EXEC2_PAUSED`, and execve or execveat), which it must
+    /// allow; a call it refuses fails the step that made it. With no_new_privs the child still
+    /// makes those of a listener and a paused start after it, then execve. See also
+    /// `seccomp_flags`. A program the kernel rejects is
     /// `-EINVAL`, stage SECCOMP; without no_new_privs and without CAP_SYS_ADMIN, `-EACCES`.
     /// A filter that kills the process at execve is `-EINTR`, stage EXEC (see
     /// `sprout_exec_async`). On Linux before 5.16, a core-dumping signal in the child before
@@ -481,6 +526,108 @@ pub struct sprout_exec_args {
     /// namespace the process ends up in) and before the credentials change; a refusal is
     /// stage CREDENTIALS, naming the keyring.
     pub session_keyring: *const c_char,
+    /// Since 1.1, with `SPROUT_EXEC2_LANDLOCK`: a Landlock ruleset fd (from
+    /// `sprout_landlock_create_ruleset`, or the kernel's landlock_create_ruleset) the process
+    /// restricts itself with (landlock_restrict_self), with `landlock_restrict_flags`. This is
+    /// the last step before execve, but for a seccomp filter installed with no_new_privs
+    /// (which so need not allow landlock_restrict_self) and a paused start's wait: every other
+    /// step still runs with the caller's access, and the program's execve (its PATH search, its
+    /// `#!` interpreter and shared libraries) already runs under the ruleset, so a ruleset
+    /// that handles `LANDLOCK_ACCESS_FS_EXECUTE` must allow the program's files. It comes after
+    /// no_new_privs, which an unprivileged caller needs: without `SPROUT_EXEC_NO_NEW_PRIVS` the
+    /// kernel wants CAP_SYS_ADMIN in the process's user namespace (`-EPERM`, stage LANDLOCK).
+    /// The child closes the fd right after, so the program never has it; the caller's stays
+    /// the caller's. Without the flag, a non-zero fd or flags is `-EINVAL`, stage ARGS; an fd
+    /// that is not a ruleset is `-EBADFD`, stage LANDLOCK.
+    pub landlock_ruleset_fd: i32,
+    /// Since 1.1: `SPROUT_LANDLOCK_RESTRICT_SELF_*` (`LANDLOCK_RESTRICT_SELF_*`, the audit
+    /// logging flags of Landlock ABI 7), with `SPROUT_EXEC2_LANDLOCK`. A flag the running
+    /// kernel's Landlock ABI lacks is `-EOPNOTSUPP`, stage ARGS, naming it.
+    pub landlock_restrict_flags: u32,
+    /// Since 1.1: `SECCOMP_FILTER_FLAG_*` for `seccomp_filter` (`-EINVAL`, stage ARGS, without
+    /// one), as seccomp(2) takes them: LOG (2), SPEC_ALLOW (4), NEW_LISTENER (8),
+    /// WAIT_KILLABLE_RECV (32, only with NEW_LISTENER). TSYNC and TSYNC_ESRCH are `-EINVAL`,
+    /// stage ARGS: the process is one thread until its program starts more, which inherit the
+    /// filter. A flag the running kernel lacks is its `-EINVAL`, stage SECCOMP, the message
+    /// naming the flags.
+    ///
+    /// With NEW_LISTENER the filter's user-notification listener goes to the caller, through
+    /// `sprout_seccomp_listener(pid)`: the child sends it over a socket pair of the library's
+    /// (SCM_RIGHTS, no ptrace rights needed) right after installing the filter, and closes its
+    /// own, so the program never has it. Until the listener is taken and answered, a call the
+    /// filter sends to it waits (a blocking `sprout_wait` closes a listener not taken, and the
+    /// kernel then fails such calls with ENOSYS). The child makes a few calls itself after the
+    /// filter is in place, when nobody holds the listener yet to answer: a filter that sends
+    /// one of them to the listener, or may depending on its arguments, is `-EINVAL`, stage
+    /// ARGS, naming the call. They are sendmsg and close (the handover); with a paused start,
+    /// futex and read (its wait); without one, the execve or execveat that runs the program
+    /// (a paused start lets the caller take the listener and answer it: `sprout_start` returns
+    /// once it has); and for a filter installed without no_new_privs, before the credentials
+    /// change, also getgroups, setgroups, setresgid, setresuid, capget, capset, prctl, getppid,
+    /// getpid, kill, rt_sigprocmask, ptrace and landlock_restrict_self. Not with `sprout_exec`,
+    /// which returns only when the process has ended: `-EINVAL`, stage ARGS.
+    pub seccomp_flags: u64,
+}
+
+/// Since 1.1: rights of each kind Landlock knows; what `sprout_landlock_create_ruleset` left
+/// out in best-effort mode.
+#[repr(C)]
+pub struct sprout_landlock_access {
+    /// `SPROUT_LANDLOCK_ACCESS_FS_*`.
+    pub fs: u64,
+    /// `SPROUT_LANDLOCK_ACCESS_NET_*`.
+    pub net: u64,
+    /// `SPROUT_LANDLOCK_SCOPE_*`.
+    pub scoped: u64,
+}
+
+/// Since 1.1: a file hierarchy and what it allows (a Landlock `path_beneath` rule): the
+/// directory or file `path` names, or, with `path` NULL, the one `fd` refers to (an fd of the
+/// caller's, O_PATH is enough). On a file, the rights that concern the content of a directory
+/// are left out.
+#[repr(C)]
+pub struct sprout_landlock_path_rule {
+    /// `SPROUT_LANDLOCK_ACCESS_FS_*`: at least one, all within `handled_access_fs`.
+    pub access: u64,
+    /// Opened by the library with O_PATH, then closed; NULL: `fd`.
+    pub path: *const c_char,
+    /// Used when `path` is NULL.
+    pub fd: i32,
+}
+
+/// Since 1.1: a TCP port and what it allows (a Landlock `net_port` rule).
+#[repr(C)]
+pub struct sprout_landlock_port_rule {
+    /// `SPROUT_LANDLOCK_ACCESS_NET_*`: at least one, all within `handled_access_net`.
+    pub access: u64,
+    /// 0 to 65535, host byte order.
+    pub port: u64,
+}
+
+/// Since 1.1: a Landlock ruleset to build with `sprout_landlock_create_ruleset`.
+///
+/// The handled rights are denied to the process except where a rule allows them; rights not
+/// handled stay allowed everywhere (Landlock's rule for compatibility), so a sandbox handles
+/// every right it can (`SPROUT_LANDLOCK_ACCESS_FS_*` all or'ed: what it does not handle, it
+/// does not restrict). Extensible like `sprout_exec_args`: `size` is `sizeof` as the caller
+/// compiled it; a larger struct is accepted when the bytes this library does not know are
+/// zero, else `-E2BIG`.
+#[repr(C)]
+pub struct sprout_landlock_ruleset {
+    /// `sizeof(sprout_landlock_ruleset)` as the caller compiled it.
+    pub size: u32,
+    /// `SPROUT_LANDLOCK_BEST_EFFORT`, or 0 for strict; unknown bits are `-EINVAL`.
+    pub flags: u32,
+    /// `SPROUT_LANDLOCK_ACCESS_FS_*` the ruleset restricts.
+    pub handled_access_fs: u64,
+    /// `SPROUT_LANDLOCK_ACCESS_NET_*` the ruleset restricts.
+    pub handled_access_net: u64,
+    /// `SPROUT_LANDLOCK_SCOPE_*`: what the process may not reach outside its domain.
+    pub scoped: u64,
+    pub paths: *const sprout_landlock_path_rule,
+    pub paths_len: usize,
+    pub ports: *const sprout_landlock_port_rule,
+    pub ports_len: usize,
 }
 
 /// Since 1.1: a scheduling policy and its parameters, as `sched_setattr(2)` and the OCI

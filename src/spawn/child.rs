@@ -219,6 +219,8 @@ fn run(ctx: &Context) -> Step {
     if plan.checks_exec() {
         mark_exec();
     }
+    // Last but for the filter, which then need not let landlock_restrict_self through.
+    privileges::restrict_landlock(plan, report)?;
     // With no_new_privs: last, so that it filters the program and not sprout.
     privileges::install_seccomp(plan, report, SeccompWhen::BeforeExec)?;
 

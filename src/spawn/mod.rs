@@ -6,6 +6,7 @@ mod child;
 mod clone;
 pub(crate) mod dumpable;
 mod exec_marker;
+mod listener;
 mod namespaces;
 mod paused;
 mod plan;
@@ -15,11 +16,12 @@ mod subject;
 pub(crate) mod sys;
 
 use std::ffi::c_void;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::errno::Errno;
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 use crate::error::{Error, Result, Stage};
 use crate::pidfd::{self, Block};
@@ -46,6 +48,8 @@ pub struct Spawned {
     pub tty: Option<Tty>,
     /// A paused process's hold on what it reads until it is started (see `paused`).
     pub paused: Option<Paused>,
+    /// The seccomp listener the child handed over (`SECCOMP_FILTER_FLAG_NEW_LISTENER`).
+    pub listener: Option<OwnedFd>,
 }
 
 /// Set once a child found close_range missing, so later children go straight to the
@@ -60,7 +64,12 @@ pub fn spawn(spec: &Spec) -> Result<Spawned> {
     if spec.paused {
         return paused::spawn(spec, terminal);
     }
-    let plan = Plan::new(spec, terminal.child, None);
+    let handover = has_listener(spec).then(handover_socket).transpose()?;
+    let plan = Plan::new(
+        spec,
+        terminal.child,
+        handover.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
+    );
     check_plan(&plan)?;
     let area = take_area(&plan)?;
     let mut fd_scratch = plan.fds.sources.clone();
@@ -68,13 +77,37 @@ pub fn spawn(spec: &Spec) -> Result<Spawned> {
     let result = launch(&context, &area, &terminal);
     area.put_back();
     let mut spawned = result?;
+    if let Some((ours, _)) = &handover {
+        spawned.listener = Some(listener::receive(ours).inspect_err(|_| {
+            abort(&spawned.pidfd, spawned.pid);
+        })?);
+    }
     spawned.tty = terminal.into_handle(spawned.pid);
     Ok(spawned)
+}
+
+/// Whether the spawn's filter comes with a listener for the caller.
+fn has_listener(spec: &Spec) -> bool {
+    spec.seccomp_flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0
+}
+
+/// The socket pair of a spawn whose child hands something over (a seccomp listener) or
+/// waits for a verdict (a paused start): our end, and the child's, which becomes a slot of
+/// its fd layout (see `plan::TailSlots`).
+fn handover_socket() -> Result<(OwnedFd, OwnedFd)> {
+    socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|errno| Error::new(Stage::Spawn, errno, "the handover socket (socketpair)"))
 }
 
 /// What `Spec::validate` cannot refuse alone: combinations the plan reveals.
 fn check_plan(plan: &Plan) -> Result<()> {
     attributes::check(plan)?;
+    listener::check_filter(plan)?;
     if plan.namespaces.own_mm && plan.child_waits() {
         // Only the terminal's handover and a paused start can get here (id maps with a joined
         // time namespace are refused earlier): a child that waits needs to share the memory.
@@ -181,6 +214,7 @@ fn launch(context: &Context, area: &SpawnArea, terminal: &Prepared) -> Result<Sp
         pidfd: cloned.pidfd,
         tty: None,
         paused: None,
+        listener: None,
     })
 }
 

@@ -25,14 +25,17 @@ use std::ptr::NonNull;
 use std::sync::atomic::Ordering;
 
 use nix::errno::Errno;
-use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, send, socketpair};
+use nix::sys::socket::{MsgFlags, send};
 
 use super::child::Context;
 use super::child::handover::VERDICT_START;
 use super::clone::SpawnArea;
 use super::namespaces::wait_while;
 use super::plan::Plan;
-use super::{Spawned, check_plan, conclude, context, launch, take_area};
+use super::{
+    Spawned, check_plan, conclude, context, handover_socket, has_listener, launch, listener,
+    take_area,
+};
 use crate::error::{Error, Result, Stage};
 use crate::pidfd;
 use crate::spec::Spec;
@@ -59,19 +62,7 @@ unsafe impl Send for Paused {}
 /// Starts the paused process `spec` describes (`spec.paused`), and returns once it holds
 /// before execve (or has failed, with the error of the step).
 pub fn spawn(spec: &Spec, terminal: Prepared) -> Result<Spawned> {
-    let (socket, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|errno| {
-        Error::new(
-            Stage::Spawn,
-            errno,
-            "the paused start's socket (socketpair)",
-        )
-    })?;
+    let (socket, theirs) = handover_socket()?;
     let mut held = Held::new(spec, &terminal, theirs.as_raw_fd());
     check_plan(held.plan())?;
     let area = take_area(held.plan())?;
@@ -87,16 +78,29 @@ pub fn spawn(spec: &Spec, terminal: Prepared) -> Result<Spawned> {
         }
     };
     let pid = spawned.pid;
-    let pidfd = match spawned.pidfd.try_clone() {
-        Ok(pidfd) => pidfd,
-        Err(error) => {
-            super::abort(&spawned.pidfd, pid);
-            area.put_back();
-            return Err(Error::new(
+    let kept = spawned
+        .pidfd
+        .try_clone()
+        .map_err(|error| {
+            Error::new(
                 Stage::Spawn,
                 Errno::from_raw(error.raw_os_error().unwrap_or(libc::EMFILE)),
                 "a duplicate of the paused process's pidfd",
-            ));
+            )
+        })
+        .and_then(|pidfd| {
+            let listener = match has_listener(spec) {
+                true => Some(listener::receive(&socket)?),
+                false => None,
+            };
+            Ok((pidfd, listener))
+        });
+    let (pidfd, listener) = match kept {
+        Ok(kept) => kept,
+        Err(error) => {
+            super::abort(&spawned.pidfd, pid);
+            area.put_back();
+            return Err(error);
         }
     };
     let paused = Paused {
@@ -110,6 +114,7 @@ pub fn spawn(spec: &Spec, terminal: Prepared) -> Result<Spawned> {
     Ok(Spawned {
         tty: terminal.into_handle(pid),
         paused: Some(paused),
+        listener,
         ..spawned
     })
 }

@@ -81,7 +81,8 @@ impl<'a> Plan<'a> {
             Program::Fd(fd) => Some(fd),
             _ => None,
         };
-        let (fds, tail) = FdLayout::with_tail(&spec.fds, exec_source, handover);
+        let ruleset = spec.landlock.map(|landlock| landlock.ruleset);
+        let (fds, tail) = FdLayout::with_tail(&spec.fds, exec_source, ruleset, handover);
         let exec = match (&spec.program, tail.exec) {
             (Program::Fd(_), Some(slot)) => Exec::Fd(slot),
             (Program::Path(path), _) => Exec::Paths(candidates(path.as_bytes(), env, default)),
@@ -133,6 +134,8 @@ impl<'a> Plan<'a> {
                     SeccompWhen::BeforeCredentials
                 },
                 may_kill_exec: may_kill_exec(spec),
+                // `Spec::validate` keeps the flags to the kernel's 32-bit ones.
+                flags: spec.seccomp_flags as u32,
             }),
             tty: around.tty,
             namespaces: around.namespaces,
@@ -366,6 +369,15 @@ pub struct SeccompStep {
     /// Whether the filter may kill the child at its execve (or execveat): then the child takes
     /// the exec marker's name and the parent checks how it ended (see `exec_marker`).
     pub may_kill_exec: bool,
+    /// `SECCOMP_FILTER_FLAG_*`.
+    pub flags: u32,
+}
+
+impl SeccompStep {
+    /// Whether the filter comes with a listener, for the caller.
+    pub fn has_listener(&self) -> bool {
+        self.flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32 != 0
+    }
 }
 
 impl Plan<'_> {
@@ -463,11 +475,13 @@ pub struct FdLayout {
 }
 
 /// The child's fd of each file it needs itself until execve, each a close-on-exec slot after
-/// the program's fds (`FdLayout`): the program run from an fd (execveat), and the socket of a
-/// spawn that hands something to the parent or waits for it (`handover`).
+/// the program's fds (`FdLayout`): the program run from an fd (execveat), the Landlock ruleset
+/// it restricts itself with, and the socket of a spawn that hands something to the parent (a
+/// seccomp listener) or waits for it (a paused start).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TailSlots {
     pub exec: Option<RawFd>,
+    pub ruleset: Option<RawFd>,
     pub handover: Option<RawFd>,
 }
 
@@ -483,11 +497,12 @@ impl FdLayout {
         }
     }
 
-    /// The layout with the exec fd and the handover socket (each if any) after the program's
-    /// fds, and the slots they take.
+    /// The layout with the exec fd, the Landlock ruleset and the handover socket (each if any)
+    /// after the program's fds, and the slots they take.
     fn with_tail(
         fds: &[Option<RawFd>],
         exec_fd: Option<RawFd>,
+        ruleset: Option<RawFd>,
         handover: Option<RawFd>,
     ) -> (FdLayout, TailSlots) {
         let mut tail = Vec::new();
@@ -499,6 +514,7 @@ impl FdLayout {
         };
         let slots = TailSlots {
             exec: slot(exec_fd),
+            ruleset: slot(ruleset),
             handover: slot(handover),
         };
         (FdLayout::new(fds, &tail), slots)
@@ -723,15 +739,18 @@ mod tests {
 
     #[test]
     fn the_childs_own_fds_are_close_on_exec_slots_after_the_programs() {
-        let (layout, tail) = FdLayout::with_tail(&[Some(5), None, Some(2)], Some(9), None);
+        let (layout, tail) = FdLayout::with_tail(&[Some(5), None, Some(2)], Some(9), None, None);
         assert_eq!(layout.sources, [5, -1, 2, 9]);
         assert_eq!(layout.cloexec_tail, 1);
         assert_eq!(layout.close_from(), 4);
         assert_eq!(tail.exec, Some(3));
-        let (layout, tail) = FdLayout::with_tail(&[Some(0)], Some(9), Some(7));
-        assert_eq!((layout.sources, layout.cloexec_tail), (vec![0, 9, 7], 2));
-        assert_eq!((tail.exec, tail.handover), (Some(1), Some(2)));
-        let (layout, tail) = FdLayout::with_tail(&[], None, Some(7));
+        let (layout, tail) = FdLayout::with_tail(&[Some(0)], Some(9), Some(8), Some(7));
+        assert_eq!((layout.sources, layout.cloexec_tail), (vec![0, 9, 8, 7], 3));
+        assert_eq!(
+            (tail.exec, tail.ruleset, tail.handover),
+            (Some(1), Some(2), Some(3))
+        );
+        let (layout, tail) = FdLayout::with_tail(&[], None, None, Some(7));
         assert_eq!(
             (layout.sources, tail.exec, tail.handover),
             (vec![7], None, Some(0))

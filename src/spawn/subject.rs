@@ -5,6 +5,7 @@ use nix::errno::Errno;
 
 use super::child::attributes::ITEM_SIGNAL_KEEP;
 use super::child::handover::ITEM_PAUSE;
+use super::child::privileges::ITEM_LISTENER;
 use super::child::privileges::{
     ITEM_AMBIENT, ITEM_AMBIENT_CLEAR, ITEM_BOUNDING, ITEM_CAPABILITY_BITS, ITEM_CAPSET, ITEM_GID,
     ITEM_GROUPS, ITEM_KEEPCAPS, ITEM_UID,
@@ -17,10 +18,11 @@ use super::child::{
 use super::clone::legacy_leftover;
 use super::plan::{Exec, Plan};
 use crate::error::{Error, Stage};
+use crate::landlock::restrict_flag_names;
 use crate::names;
 use crate::namespaces as kinds;
 use crate::procfs::{status_field, thread_status};
-use crate::spec::{Capabilities, Namespace, Program};
+use crate::spec::{Capabilities, Namespace, Program, seccomp_flag_names};
 
 /// A failed clone, in the stage of what made it fail: the cgroup or the namespaces it was to
 /// start in when the errno is one they give, else clone itself.
@@ -233,6 +235,9 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
         },
         Stage::Capabilities => capabilities_subject(plan, item),
         Stage::NoNewPrivs => "PR_SET_NO_NEW_PRIVS".to_owned(),
+        Stage::Seccomp if item == ITEM_LISTENER => {
+            "handing the seccomp listener to the caller (sendmsg)".to_owned()
+        }
         Stage::Seccomp => {
             // Without no_new_privs the filter went in before the credentials change, and the
             // kernel wants CAP_SYS_ADMIN for it.
@@ -241,11 +246,37 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
             } else {
                 ""
             };
+            let flags = match spec.seccomp_flags {
+                0 => String::new(),
+                flags => format!(" with {}", seccomp_flag_names(flags)),
+            };
             format!(
-                "seccomp_filter of {} instructions{why}",
+                "seccomp_filter of {} instructions{flags}{why}",
                 spec.seccomp_filter.len()
             )
         }
+        Stage::Landlock => match spec.landlock {
+            Some(landlock) => {
+                let flags = match landlock.restrict_flags {
+                    0 => String::new(),
+                    flags => format!(", {}", restrict_flag_names(flags)),
+                };
+                let why = match errno {
+                    libc::EPERM => {
+                        ": without no_new_privs (SPROUT_EXEC_NO_NEW_PRIVS) the kernel wants \
+                         CAP_SYS_ADMIN"
+                    }
+                    libc::EBADF | libc::EBADFD => ": not a Landlock ruleset",
+                    libc::E2BIG => ": the process is in too many nested Landlock domains (16)",
+                    _ => "",
+                };
+                format!(
+                    "landlock_restrict_self(landlock_ruleset_fd {}{flags}){why}",
+                    landlock.ruleset
+                )
+            }
+            None => String::new(),
+        },
         _ => String::new(),
     }
 }

@@ -160,6 +160,9 @@ class ExecArgs(_c.Structure):
         ("extra_cgroup_fds", _c.POINTER(_c.c_int32)),
         ("extra_cgroup_fds_len", _c.c_size_t),
         ("session_keyring", _c.c_char_p),
+        ("landlock_ruleset_fd", _c.c_int32),
+        ("landlock_restrict_flags", _c.c_uint32),
+        ("seccomp_flags", _c.c_uint64),
     ]
 
     def __init__(self):
@@ -174,6 +177,43 @@ class ExecArgs(_c.Structure):
         self.umask = 0o022
         self.exec_fd = -1
         self.cgroup_fd = -1
+
+
+class LandlockAccess(_c.Structure):
+    _fields_ = [
+        ("fs", _c.c_uint64),
+        ("net", _c.c_uint64),
+        ("scoped", _c.c_uint64),
+    ]
+
+
+class LandlockPathRule(_c.Structure):
+    _fields_ = [
+        ("access", _c.c_uint64),
+        ("path", _c.c_char_p),
+        ("fd", _c.c_int32),
+    ]
+
+
+class LandlockPortRule(_c.Structure):
+    _fields_ = [
+        ("access", _c.c_uint64),
+        ("port", _c.c_uint64),
+    ]
+
+
+class LandlockRuleset(_c.Structure):
+    _fields_ = [
+        ("size", _c.c_uint32),
+        ("flags", _c.c_uint32),
+        ("handled_access_fs", _c.c_uint64),
+        ("handled_access_net", _c.c_uint64),
+        ("scoped", _c.c_uint64),
+        ("paths", _c.POINTER(LandlockPathRule)),
+        ("paths_len", _c.c_size_t),
+        ("ports", _c.POINTER(LandlockPortRule)),
+        ("ports_len", _c.c_size_t),
+    ]
 
 
 class Process(_c.Structure):
@@ -200,6 +240,10 @@ STRUCTS = {
     "sprout_id_map": IdMap,
     "sprout_sched": Sched,
     "sprout_exec_args": ExecArgs,
+    "sprout_landlock_access": LandlockAccess,
+    "sprout_landlock_path_rule": LandlockPathRule,
+    "sprout_landlock_port_rule": LandlockPortRule,
+    "sprout_landlock_ruleset": LandlockRuleset,
     "sprout_process": Process,
     "sprout_error": Error,
     "sock_filter": SockFilter,

@@ -1,13 +1,81 @@
 //! The child's last exchanges with the parent before execve, over the handover socket (a slot
-//! of its own in the fd layout, see `plan::TailSlots`): a paused start waits there for its
-//! verdict. Same rules as the rest of the child: raw system calls, memory of the plan and this
-//! stack only.
+//! of its own in the fd layout, see `plan::TailSlots`): a seccomp listener goes to the parent
+//! there, and a paused start waits there for its verdict. Same rules as the rest of the child:
+//! raw system calls, memory of the plan and this stack only.
 
 use std::sync::atomic::Ordering;
 
 use super::{OnItem, Step, exit};
 use crate::spawn::report::{Report, SYNC_ABORT, SYNC_PAUSED};
 use crate::spawn::sys::sys;
+
+/// The kernel's `struct iovec`.
+#[repr(C)]
+struct IoVec {
+    base: *const u8,
+    len: usize,
+}
+
+/// The kernel's `struct user_msghdr` (64-bit).
+#[repr(C)]
+struct MsgHdr {
+    name: *const u8,
+    name_len: u32,
+    iov: *const IoVec,
+    iov_len: usize,
+    control: *const RightsMessage,
+    control_len: usize,
+    flags: u32,
+}
+
+/// A control message carrying one fd (SCM_RIGHTS): `struct cmsghdr` and its data, padded to
+/// CMSG_SPACE(sizeof(int)).
+#[repr(C)]
+struct RightsMessage {
+    len: usize,
+    level: i32,
+    kind: i32,
+    fd: i32,
+    padding: i32,
+}
+
+/// Sends `fd` (with one byte, which a stream of control messages needs) to the parent over
+/// the socket: the parent receives its own copy, which outlives this process.
+pub(super) fn send_fd(socket: i32, fd: i32) -> Result<(), i32> {
+    let byte: u8 = b'f';
+    let iov = IoVec {
+        base: &raw const byte,
+        len: 1,
+    };
+    let rights = RightsMessage {
+        // CMSG_LEN(sizeof(int)): the header and the data, without the padding.
+        len: size_of::<RightsMessage>() - size_of::<i32>(),
+        level: libc::SOL_SOCKET,
+        kind: libc::SCM_RIGHTS,
+        fd,
+        padding: 0,
+    };
+    let message = MsgHdr {
+        name: std::ptr::null(),
+        name_len: 0,
+        iov: &raw const iov,
+        iov_len: 1,
+        control: &raw const rights,
+        control_len: size_of::<RightsMessage>(),
+        flags: 0,
+    };
+    // SAFETY: sendmsg reads the message, its one iovec and its control message, all on this
+    // stack; MSG_NOSIGNAL: a parent gone makes it fail (EPIPE), never a SIGPIPE.
+    unsafe {
+        sys!(
+            libc::SYS_sendmsg,
+            socket,
+            &raw const message,
+            libc::MSG_NOSIGNAL
+        )
+    }?;
+    Ok(())
+}
 
 /// The byte `sprout_start` sends a paused child: run the program.
 pub(crate) const VERDICT_START: u8 = b's';

@@ -3,7 +3,7 @@
 //! the plan only. The id calls in particular are never the C library's, whose setxid broadcast
 //! would change the credentials of every thread of the caller.
 
-use super::{OnItem, Step};
+use super::{OnItem, Step, handover};
 use crate::error::Stage;
 use crate::spawn::plan::{
     BoundingDrops, CapData, CapHeader, CapabilitySteps, Plan, RlimitStep, SeccompWhen,
@@ -61,7 +61,12 @@ fn prlimits(steps: &[RlimitStep], report: &Report) -> Step {
     Ok(())
 }
 
-/// The seccomp filter, if the plan installs it at `when`.
+/// Items of the SECCOMP stage: installing the filter, handing its listener to the parent.
+pub(crate) const ITEM_FILTER: u32 = 0;
+pub(crate) const ITEM_LISTENER: u32 = 1;
+
+/// The seccomp filter, if the plan installs it at `when`, with its flags; its listener, if it
+/// asks for one, goes to the parent over the handover socket and is closed here.
 pub(super) fn install_seccomp(plan: &Plan, report: &Report, when: SeccompWhen) -> Step {
     let Some(seccomp) = plan.seccomp.as_ref().filter(|s| s.when == when) else {
         return Ok(());
@@ -69,16 +74,46 @@ pub(super) fn install_seccomp(plan: &Plan, report: &Report, when: SeccompWhen) -
     report.enter(Stage::Seccomp);
     // SAFETY: a sock_fprog whose filter points into the spec, which outlives the child's use;
     // the kernel copies the program. No TSYNC: the child is a thread group of its own.
-    unsafe {
+    let installed = unsafe {
         sys!(
             libc::SYS_seccomp,
             libc::SECCOMP_SET_MODE_FILTER,
-            0,
+            seccomp.flags,
             &raw const seccomp.program
         )
     }
-    .on(0)
-    .map(|_| ())
+    .on(ITEM_FILTER)?;
+    if let (true, Some(socket)) = (seccomp.has_listener(), plan.tail.handover) {
+        // The new listener fd (close-on-exec), which only this process holds until it is sent.
+        let listener = installed as i32;
+        let sent = handover::send_fd(socket, listener).on(ITEM_LISTENER);
+        // SAFETY: our own fd: the parent has its own copy once sent.
+        let _ = unsafe { sys!(libc::SYS_close, listener) };
+        sent?;
+    }
+    Ok(())
+}
+
+/// landlock_restrict_self with the plan's ruleset (its slot of the layout), then the ruleset
+/// fd is closed: the process is in its Landlock domain, the fd not needed any more. Without
+/// no_new_privs the kernel wants CAP_SYS_ADMIN in the process's user namespace.
+pub(super) fn restrict_landlock(plan: &Plan, report: &Report) -> Step {
+    let (Some(landlock), Some(ruleset)) = (plan.spec.landlock, plan.tail.ruleset) else {
+        return Ok(());
+    };
+    report.enter(Stage::Landlock);
+    // SAFETY: landlock_restrict_self takes an fd of ours and flags.
+    unsafe {
+        sys!(
+            libc::SYS_landlock_restrict_self,
+            ruleset,
+            landlock.restrict_flags
+        )
+    }
+    .on(0)?;
+    // SAFETY: our own fd.
+    let _ = unsafe { sys!(libc::SYS_close, ruleset) };
+    Ok(())
 }
 
 /// Bounding set, then ids, then capability sets: dropping bounding bits needs CAP_SETPCAP,

@@ -69,6 +69,8 @@ const (
 	Flag2RootFD             = C.SPROUT_EXEC2_ROOT_FD
 	Flag2Ptrace             = C.SPROUT_EXEC2_PTRACE
 	Flag2NoDefaultPath      = C.SPROUT_EXEC2_NO_DEFAULT_PATH
+	Flag2Paused             = C.SPROUT_EXEC2_PAUSED
+	Flag2Landlock           = C.SPROUT_EXEC2_LANDLOCK
 )
 
 // The values of enum sprout_stage.
@@ -94,6 +96,7 @@ const (
 	StageUTS          = C.SPROUT_STAGE_UTS
 	StageChroot       = C.SPROUT_STAGE_CHROOT
 	StagePtrace       = C.SPROUT_STAGE_PTRACE
+	StageLandlock     = C.SPROUT_STAGE_LANDLOCK
 )
 
 // HeaderABIVersion is the SPROUT_ABI_VERSION of the header this package was built with.
@@ -139,6 +142,11 @@ type Spec struct {
 	// hybrid host), and the session keyring (nil: the caller's; "": a new anonymous one).
 	ExtraCgroupFDs []int32
 	SessionKeyring *string
+	// Sandboxing (ABI 1.1): a Landlock ruleset fd with Flag2Landlock, its
+	// landlock_restrict_self flags, and SECCOMP_FILTER_FLAG_* for Seccomp.
+	LandlockRulesetFD     int32
+	LandlockRestrictFlags uint32
+	SeccompFlags          uint64
 }
 
 // Sched is struct sprout_sched.
@@ -413,6 +421,9 @@ func fill11(a *arena, args *C.sprout_exec_args, s *Spec) {
 	if s.SessionKeyring != nil {
 		args.session_keyring = a.str(*s.SessionKeyring)
 	}
+	args.landlock_ruleset_fd = C.int32_t(s.LandlockRulesetFD)
+	args.landlock_restrict_flags = C.uint32_t(s.LandlockRestrictFlags)
+	args.seccomp_flags = C.uint64_t(s.SeccompFlags)
 }
 
 func idMaps(a *arena, maps []IDMap) (*C.sprout_id_map, C.size_t) {

@@ -22,15 +22,19 @@ type Field struct {
 func Layouts() map[string][]Field {
 	out := map[string][]Field{}
 	for name, value := range map[string]any{
-		"sprout_exec_args":    C.sprout_exec_args{},
-		"sprout_credentials":  C.sprout_credentials{},
-		"sprout_capabilities": C.sprout_capabilities{},
-		"sprout_rlimit":       C.sprout_rlimit{},
-		"sprout_namespace":    C.sprout_namespace{},
-		"sprout_id_map":       C.sprout_id_map{},
-		"sprout_process":      C.sprout_process{},
-		"sprout_error":        C.sprout_error{},
-		"sprout_sched":        C.sprout_sched{},
+		"sprout_exec_args":          C.sprout_exec_args{},
+		"sprout_credentials":        C.sprout_credentials{},
+		"sprout_capabilities":       C.sprout_capabilities{},
+		"sprout_rlimit":             C.sprout_rlimit{},
+		"sprout_namespace":          C.sprout_namespace{},
+		"sprout_id_map":             C.sprout_id_map{},
+		"sprout_process":            C.sprout_process{},
+		"sprout_error":              C.sprout_error{},
+		"sprout_sched":              C.sprout_sched{},
+		"sprout_landlock_access":    C.sprout_landlock_access{},
+		"sprout_landlock_path_rule": C.sprout_landlock_path_rule{},
+		"sprout_landlock_port_rule": C.sprout_landlock_port_rule{},
+		"sprout_landlock_ruleset":   C.sprout_landlock_ruleset{},
 	} {
 		out[name] = fields(reflect.TypeOf(value))
 	}
@@ -48,16 +52,20 @@ func GoLayouts() map[string][]Field {
 // Sizes is the size of each struct in Layouts and GoLayouts, by its C name.
 func Sizes() map[string]uintptr {
 	return map[string]uintptr{
-		"sprout_exec_args":    C.sizeof_sprout_exec_args,
-		"sprout_credentials":  C.sizeof_sprout_credentials,
-		"sprout_capabilities": C.sizeof_sprout_capabilities,
-		"sprout_rlimit":       C.sizeof_sprout_rlimit,
-		"sprout_namespace":    C.sizeof_sprout_namespace,
-		"sprout_id_map":       C.sizeof_sprout_id_map,
-		"sprout_process":      C.sizeof_sprout_process,
-		"sprout_error":        C.sizeof_sprout_error,
-		"sprout_sched":        C.sizeof_sprout_sched,
-		"sock_filter":         unsafe.Sizeof(SockFilter{}),
+		"sprout_exec_args":          C.sizeof_sprout_exec_args,
+		"sprout_credentials":        C.sizeof_sprout_credentials,
+		"sprout_capabilities":       C.sizeof_sprout_capabilities,
+		"sprout_rlimit":             C.sizeof_sprout_rlimit,
+		"sprout_namespace":          C.sizeof_sprout_namespace,
+		"sprout_id_map":             C.sizeof_sprout_id_map,
+		"sprout_process":            C.sizeof_sprout_process,
+		"sprout_error":              C.sizeof_sprout_error,
+		"sprout_sched":              C.sizeof_sprout_sched,
+		"sprout_landlock_access":    C.sizeof_sprout_landlock_access,
+		"sprout_landlock_path_rule": C.sizeof_sprout_landlock_path_rule,
+		"sprout_landlock_port_rule": C.sizeof_sprout_landlock_port_rule,
+		"sprout_landlock_ruleset":   C.sizeof_sprout_landlock_ruleset,
+		"sock_filter":               unsafe.Sizeof(SockFilter{}),
 	}
 }
 

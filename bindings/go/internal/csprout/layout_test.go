@@ -195,6 +195,10 @@ func TestFillSetsEveryFieldOfTheArguments(t *testing.T) {
 		Domainname:     "d",
 		ExtraCgroupFDs: []int32{6},
 		SessionKeyring: &keyring,
+
+		LandlockRulesetFD:     7,
+		LandlockRestrictFlags: 1,
+		SeccompFlags:          8,
 	}
 	args, free := FilledArgs(full)
 	defer free()
