@@ -8,8 +8,9 @@
 //! `SPROUT_BENCH_ROUNDS` (default 1000; a third of that at the large size) sets the rounds,
 //! `SPROUT_BENCH_RSS_GIB` (default 4) the large caller's touched anonymous memory, and
 //! `SPROUT_BENCH_PROGRAM=bare` starts a program without the C library (see benches/);
-//! `SPROUT_BENCH_ONLY=many-fds` runs only the last comparison (closing ~20,000 fds with
-//! close_range and with its fallback), `SPROUT_BENCH_ONLY=fork` only the case of the caller
+//! `SPROUT_BENCH_ONLY=many-fds` runs only the comparison of closing ~20,000 fds with
+//! close_range and with its fallback, `=abi11` the ABI 1.1 properties, `=sandbox` issue 14's
+//! Landlock, seccomp listener and paused start, `=fork` only the case of the caller
 //! that forks between spawns. `SPROUT_BENCH_FIFO=PRIORITY` runs the whole benchmark (and so
 //! every process it starts) under SCHED_FIFO at that priority: on a machine shared with other
 //! work, waiting for a CPU otherwise dominates the wall-clock times (the kernel's RT throttling
@@ -700,6 +701,10 @@ fn main() {
         println!("scheduling: SCHED_FIFO, priority {priority}");
     }
 
+    if std::env::var("SPROUT_BENCH_ONLY").is_ok_and(|only| only == "sandbox") {
+        sandboxing(&target, &plain, rounds, big_gib);
+        return;
+    }
     let big_rounds = (rounds / 3).max(30);
     if std::env::var("SPROUT_BENCH_ONLY").is_ok_and(|only| only == "fork") {
         let forking_small = compare_forking(&target, &plain, rounds);
@@ -769,6 +774,133 @@ fn main() {
     many_fds(&plain, (rounds / 10).max(30));
 
     abi11_properties(&target, &plain, rounds);
+
+    sandboxing(&target, &plain, rounds, big_gib);
+}
+
+/// Issue 14's features beside the spawns they add to, at a small caller and at `big_gib` GiB:
+/// a paused spawn then started (its handshake: a socket pair, the pause and the verdict, and
+/// the copy of the request) beside the plain spawn; Landlock's restriction and a seccomp
+/// filter with its listener taken beside the same spawn with no_new_privs alone (and with the
+/// filter alone). Each variant spawns and waits.
+fn sandboxing(target: &Target, plain: &Spec, rounds: usize, big_gib: usize) {
+    use sprout::landlock::{ACCESS_FS_ALL, ACCESS_FS_EXECUTE, ACCESS_FS_READ_FILE};
+    use sprout::landlock::{Access, Beneath, PathRule, Ruleset};
+    use std::os::fd::AsRawFd;
+
+    let mut paused = plain.clone();
+    paused.paused = true;
+    let mut nnp = plain.clone();
+    nnp.no_new_privs = true;
+    // A ruleset that handles every file right and allows only the program.
+    let ruleset = Ruleset {
+        handled: Access {
+            fs: ACCESS_FS_ALL,
+            ..Access::default()
+        },
+        paths: vec![PathRule {
+            beneath: Beneath::Path(target.path.clone()),
+            access: ACCESS_FS_READ_FILE | ACCESS_FS_EXECUTE,
+        }],
+        ..Ruleset::default()
+    }
+    .create();
+    let landlocked = ruleset.as_ref().ok().map(|(fd, _)| {
+        let mut spec = nnp.clone();
+        spec.landlock = Some(sprout::Landlock {
+            ruleset: fd.as_raw_fd(),
+            restrict_flags: 0,
+        });
+        spec
+    });
+    if let Err(error) = &ruleset {
+        println!("Landlock: not measured: {error}");
+    }
+    let mut filtered = nnp.clone();
+    filtered.seccomp_filter = small_seccomp_filter();
+    let mut listened = filtered.clone();
+    listened.seccomp_flags = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+
+    const PAUSED: &str = "sprout paused, then started";
+    const NNP: &str = "sprout + no_new_privs";
+    const LANDLOCK: &str = "sprout + no_new_privs + Landlock";
+    const FILTER: &str = "sprout + no_new_privs + seccomp filter";
+    const LISTENER: &str = "sprout + no_new_privs + seccomp filter + its listener";
+    fn v<'a>(name: &'static str, run: Box<dyn Fn() + 'a>) -> Variant<'a> {
+        Variant {
+            name,
+            same_work: None,
+            run,
+            samples: Vec::new(),
+        }
+    }
+    let variants = || {
+        let mut list = vec![
+            v(FLOOR, Box::new(|| raw_clone(target, 0, None))),
+            v("sprout plain", Box::new(|| sprout_run(plain))),
+            v(
+                PAUSED,
+                Box::new(|| {
+                    let process = sprout::spawn(&paused).unwrap();
+                    sprout::start(process.pid).unwrap();
+                    let status = sprout::wait(process.pid, None).unwrap();
+                    assert!(libc::WIFEXITED(status), "status {status:#x}");
+                }),
+            ),
+            v(NNP, Box::new(|| sprout_run(&nnp))),
+            v(FILTER, Box::new(|| sprout_run(&filtered))),
+            v(
+                LISTENER,
+                Box::new(|| {
+                    let process = sprout::spawn(&listened).unwrap();
+                    drop(sprout::seccomp_listener(process.pid).unwrap());
+                    let status = sprout::wait(process.pid, None).unwrap();
+                    assert!(libc::WIFEXITED(status), "status {status:#x}");
+                }),
+            ),
+        ];
+        if let Some(spec) = &landlocked {
+            list.push(v(LANDLOCK, Box::new(move || sprout_run(spec))));
+        }
+        list
+    };
+    let small = compare(
+        &format!("Issue 14 features, caller RSS {} MiB", rss_kib() / 1024),
+        &mut variants(),
+        rounds,
+        None,
+    );
+    let memory = grow_rss(big_gib);
+    let big = compare(
+        &format!("Issue 14 features, caller RSS {} MiB", rss_kib() / 1024),
+        &mut variants(),
+        (rounds / 3).max(30),
+        None,
+    );
+    drop(memory);
+    let us = |set: &[(&str, Duration)], name: &str| {
+        set.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, d)| d.as_secs_f64() * 1e6)
+    };
+    println!(
+        "\n| feature | beside | small caller: µs more, ratio | {big_gib} GiB caller: µs more, ratio |"
+    );
+    println!("|---|---|---:|---:|");
+    for (feature, base) in [
+        (PAUSED, "sprout plain"),
+        (LANDLOCK, NNP),
+        (FILTER, NNP),
+        (LISTENER, FILTER),
+    ] {
+        let cell = |set: &[(&str, Duration)]| match (us(set, feature), us(set, base)) {
+            (Some(with), Some(without)) => {
+                format!("{:+.1}, {:.3}", with - without, with / without)
+            }
+            _ => "-".to_owned(),
+        };
+        println!("| {feature} | {base} | {} | {} |", cell(&small), cell(&big));
+    }
 }
 
 /// Spawn + wait of `plain` with about 20,000 fds open, closed by close_range or, in a thread

@@ -72,6 +72,7 @@ readme_examples! {
     cli_tty => |out| assert!(out.stdout.starts_with("/dev/pts/"), "{}", out.stdout),
     cli_status => |out| assert_eq!(out.stdout, "status 143\nstatus 127\nstatus 125\n"),
     cli_completions => |out| assert_ne!(out.stdout.trim(), "0"),
+    cli_landlock => |out| assert_eq!(out.stdout, "refused: exit 1\n"),
 }
 
 fn readme() -> String {

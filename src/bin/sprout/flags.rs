@@ -11,6 +11,7 @@ use clap::Args;
 use sprout::{Capabilities, Credentials, Namespace, Program, Root, Spec, Terminal};
 
 use crate::attrs;
+use crate::landlock::LandlockFlags;
 use crate::names::{self, CapSet};
 use crate::oci;
 use crate::status::{Outcome, refuse};
@@ -91,6 +92,8 @@ pub struct ProcessFlags {
     /// --seccomp takes).
     #[arg(long, value_name = "FILE", help_heading = "Limits and security")]
     pub seccomp: Option<PathBuf>,
+    #[command(flatten)]
+    pub landlock: LandlockFlags,
 
     /// Create these namespaces: user,mnt,pid,net,ipc,uts,cgroup,time (or all).
     #[arg(long, value_name = "NS,...", help_heading = "Namespaces and cgroups")]
@@ -275,6 +278,7 @@ impl ProcessFlags {
         }
         self.capabilities(&mut spec)?;
         self.limits(&mut spec)?;
+        self.landlock.apply(&mut spec, &mut held)?;
         self.namespaces(&mut spec, &mut held)?;
         if let Some(sig) = &self.pdeathsig {
             spec.parent_death_signal = names::signal(sig)?;

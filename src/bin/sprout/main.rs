@@ -9,6 +9,7 @@
 mod attrs;
 mod exec;
 mod flags;
+mod landlock;
 mod names;
 mod oci;
 mod relay;
@@ -62,6 +63,7 @@ Examples:
   Limits and security:
     sprout run --rlimit nofile=1024:4096 --rlimit core=0 --umask 077 --no-new-privs -- sh
     sprout run --seccomp filter.bpf --no-new-privs -- ./untrusted
+    sprout run --no-new-privs --landlock-ro /usr --landlock-rw /tmp/work --landlock-bind 8080 -- ./server
   Scheduling and process attributes (chrt, ionice, taskset, choom, setarch):
     sprout run --nice 10 --ioprio idle --cpus 0-1 --oom-score-adj 500 -- make
     sprout run --sched fifo:10 --pgroup new --sigmask INT -- ./rt-task
