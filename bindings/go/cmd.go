@@ -173,6 +173,25 @@ type Cmd struct {
 	// spawns run on a thread of sprout's own (EINVAL).
 	Ptrace bool
 
+	// Landlock is a Landlock ruleset (from CreateLandlockRuleset) the process is restricted
+	// with, last before execve but for a NoNewPrivs Seccomp filter: the program and its
+	// execve run in that domain. Needs NoNewPrivs unless the caller has CAP_SYS_ADMIN. The
+	// process never holds the ruleset's fd; the caller keeps the file for more spawns.
+	// LandlockRestrictFlags are landlock_restrict_self's flags.
+	Landlock              *os.File
+	LandlockRestrictFlags uint32
+
+	// SeccompFlags are seccomp(2)'s SECCOMP_FILTER_FLAG_* for the Seccomp filter:
+	// SeccompFlagNewListener hands its user-notification listener to the caller
+	// (Process.SeccompListener); SeccompFlagLog, SeccompFlagSpecAllow and
+	// SeccompFlagWaitKillableRecv where the kernel has them.
+	SeccompFlags uint64
+
+	// Paused: Start returns once the process exists with every step done but execve, holding
+	// there (its pid, pidfd and /proc/PID are visible) until Process.Resume lets it run its
+	// program; Signal, Kill and Wait work on it meanwhile (a kill is a clean abort).
+	Paused bool
+
 	// Process is the started process (set by Start).
 	Process *Process
 
@@ -432,6 +451,9 @@ func (c *Cmd) spec() (*csprout.Spec, error) {
 		s.Seccomp = append(s.Seccomp, csprout.SockFilter{Code: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K})
 	}
 	if err := c.spec11(s); err != nil {
+		return nil, err
+	}
+	if err := c.spec14(s); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -4,3 +4,6 @@ const (
 	sysExecveat     = 281
 	sysSchedGetattr = 275
 )
+
+// mkdirat (arm64 has no mkdir).
+var sysMkdirCalls = []int{34}

@@ -12,6 +12,7 @@ ctypes.util.find_library("sprout") finds, else as libsprout.so.1.
 
 from ._lib import lib as _library
 from .popen import Popen, patch_subprocess, unpatch_subprocess
+from ._landlock import landlock_abi_version, landlock_ruleset
 from ._spawn import Process, Tty, list_processes, openpty, signal_container, spawn
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "signal_container",
     "abi_version",
     "library_version",
+    "landlock_ruleset",
+    "landlock_abi_version",
 ]
 
 

@@ -34,6 +34,12 @@ EXEC2_OOM_SCORE_ADJ = 1 << 3
 EXEC2_PERSONALITY = 1 << 4
 EXEC2_ROOT_FD = 1 << 5
 EXEC2_PTRACE = 1 << 6
+EXEC2_NO_DEFAULT_PATH = 1 << 7
+EXEC2_PAUSED = 1 << 8
+EXEC2_LANDLOCK = 1 << 9
+
+# Since ABI 1.1: `sprout_landlock_ruleset.flags`.
+LANDLOCK_BEST_EFFORT = 1 << 0
 
 # `CLONE_NEW*` values of `sprout_namespace.type`, by the name `unshare(1)` and
 # /proc/PID/ns use.
@@ -290,6 +296,13 @@ _PROTOTYPES_1_1 = {
     "sprout_abi_minor": (_c.c_uint32, []),
     "sprout_exec_args_size": (_c.c_size_t, []),
     "sprout_exec_flags2_known": (_c.c_uint64, []),
+    "sprout_start": (_c.c_int32, [_c.c_int32, _c.POINTER(Error)]),
+    "sprout_seccomp_listener": (_c.c_int32, [_c.c_int32]),
+    "sprout_landlock_abi_version": (_c.c_int32, []),
+    "sprout_landlock_create_ruleset": (
+        _c.c_int32,
+        [_c.POINTER(LandlockRuleset), _c.POINTER(LandlockAccess), _c.POINTER(Error)],
+    ),
 }
 
 

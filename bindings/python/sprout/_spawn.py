@@ -51,6 +51,9 @@ SANDBOX_KEYWORDS = (
     "cgroup",
     "pdeathsig",
     "container_id",
+    "landlock",
+    "landlock_restrict_flags",
+    "seccomp_flags",
 )
 
 
@@ -83,6 +86,9 @@ def sandbox(
     cgroup=None,
     pdeathsig=None,
     container_id=None,
+    landlock=None,
+    landlock_restrict_flags=0,
+    seccomp_flags=0,
 ):
     """Sets the SANDBOX_KEYWORDS of a spec (see `spawn`); closes what it opened on error."""
     try:
@@ -94,6 +100,18 @@ def sandbox(
             spec.c.flags |= _lib.EXEC_NO_NEW_PRIVS
         if seccomp is not None:
             spec.set_seccomp(seccomp)
+        if seccomp_flags:
+            _lib.require_minor(1, "seccomp_flags")
+            spec.c.seccomp_flags = _spec.bounded(seccomp_flags, "seccomp_flags", 0, 2**64 - 1)
+        if landlock is not None:
+            _lib.require_minor(1, "landlock")
+            spec.c.flags2 |= _lib.EXEC2_LANDLOCK
+            spec.c.landlock_ruleset_fd = _spec.check_fd(landlock, "landlock")
+            spec.c.landlock_restrict_flags = _spec.bounded(
+                landlock_restrict_flags, "landlock_restrict_flags", 0, 2**32 - 1
+            )
+        elif landlock_restrict_flags:
+            raise ValueError("landlock_restrict_flags: only with landlock")
         if uid_map is not None or gid_map is not None:
             spec.set_id_maps(uid_map, gid_map)
         if pdeathsig is not None:
@@ -217,6 +235,7 @@ def build(
     domainname=None,
     root=None,
     ptrace=False,
+    paused=False,
     **sandbox_keywords,
 ):
     """The Spec of a spawn's keywords (see `spawn`); every check happens here."""
@@ -254,6 +273,9 @@ def build(
             raise ValueError("sigdefault: only with keep_ignored_signals=True")
         spec.c.sigdefault = _spec.signal_set(sigdefault, "sigdefault")
     properties_1_1(spec, oom_score_adj, scheduler, ioprio, cpus, personality, hostname, domainname, root, ptrace)
+    if paused:
+        _lib.require_minor(1, "paused")
+        spec.c.flags2 |= _lib.EXEC2_PAUSED
     if start_new_session:
         spec.c.flags |= _lib.EXEC_NEW_SESSION
     if no_tty:
@@ -318,6 +340,8 @@ def spawn(args, *, fds=(0, 1, 2), **keywords):
       hostname, domainname  of a new UTS namespace the call creates (ABI 1.1)
       root           root directory (chroot), a path or a directory fd (ABI 1.1)
       ptrace         PTRACE_TRACEME: the program stops at its first instruction (ABI 1.1)
+      paused         return with everything applied but execve; Process.start() runs the
+                     program (ABI 1.1)
       capabilities   {"effective"|"permitted"|"inheritable"|"bounding"|"ambient": caps},
                      or one iterable of caps for all five; a cap is "CAP_NET_BIND_SERVICE"
                      (any case, CAP_ optional) or its number
@@ -326,6 +350,12 @@ def spawn(args, *, fds=(0, 1, 2), **keywords):
       no_new_privs   bool
       seccomp        a cBPF program: bytes of struct sock_filter[] or (code, jt, jf, k)
                      tuples
+      seccomp_flags  SECCOMP_FILTER_FLAG_* for it; SECCOMP_FILTER_FLAG_NEW_LISTENER (8) hands
+                     its listener to Process.seccomp_listener() (ABI 1.1)
+      landlock       a Landlock ruleset fd (sprout.landlock_ruleset): the process is
+                     restricted with it last before execve (needs no_new_privs unless the
+                     caller has CAP_SYS_ADMIN); landlock_restrict_flags for
+                     landlock_restrict_self (ABI 1.1)
       namespaces     {"user"|"pid"|"net"|"mnt"|"uts"|"ipc"|"cgroup"|"time": None (new),
                      a path (/proc/PID/ns/net) or an fd (join)}, or an iterable of kinds
       uid_map, gid_map  [(inside, outside, count), ...] for a new user namespace
@@ -414,6 +444,25 @@ class Process:
         finally:
             os.close(fd)
         return self.returncode
+
+    def start(self):
+        """Lets a process spawned with paused=True run its program (sprout_start); an exec
+        failure raises as spawn's would and leaves no process behind, as a failed spawn: the
+        library has reaped and forgotten it (wait() then raises ChildProcessError)."""
+        err = _lib.Error()
+        rc = lib.sprout_start(self.pid, ctypes.byref(err))
+        if rc < 0:
+            program = self.args if isinstance(self.args, (str, bytes, os.PathLike)) else list(self.args)[0]
+            raise spawn_error(rc, err, program if lib.sprout_stage_name(err.stage) == b"exec" else None)
+
+    def seccomp_listener(self):
+        """The user-notification listener of the process's seccomp filter (spawned with
+        seccomp_flags=SECCOMP_FILTER_FLAG_NEW_LISTENER), once: a new close-on-exec fd the
+        caller owns, for the SECCOMP_IOCTL_NOTIF_* ioctls. The program never holds it."""
+        fd = lib.sprout_seccomp_listener(self.pid)
+        if fd < 0:
+            raise call_error(fd, f"seccomp listener of pid {self.pid}")
+        return fd
 
     def send_signal(self, sig):
         """Sends `sig` through the process's pidfd; nothing once it has been waited for."""

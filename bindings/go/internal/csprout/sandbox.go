@@ -51,10 +51,10 @@ type LandlockPort struct {
 
 // Ruleset is struct sprout_landlock_ruleset in Go values.
 type Ruleset struct {
-	Flags                          uint32
-	HandledFS, HandledNet, Scoped  uint64
-	Paths                          []LandlockPath
-	Ports                          []LandlockPort
+	Flags                         uint32
+	HandledFS, HandledNet, Scoped uint64
+	Paths                         []LandlockPath
+	Ports                         []LandlockPort
 }
 
 // LandlockAccess is struct sprout_landlock_access: what a best-effort ruleset left out.
