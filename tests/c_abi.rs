@@ -164,3 +164,10 @@ fn landlock() {
 fn seccomp_listener() {
     run_c_test("seccomp_listener");
 }
+
+/// SECURITY.md's guarantees that no other file proves: the caller's whole state around a spawn
+/// that sets everything, /proc/self/fd as a working directory, privileged steps before the uid.
+#[test]
+fn guarantees() {
+    run_c_test("guarantees");
+}
