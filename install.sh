@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs libsprout as a system library:
 #
-#   LIBDIR/libsprout.so.1.0.0          the shared library (SONAME libsprout.so.1, only sprout_*)
-#   LIBDIR/libsprout.so.1 -> libsprout.so.1.0.0      what programs load at run time
+#   LIBDIR/libsprout.so.1.MINOR.0      the shared library (SONAME libsprout.so.1, only sprout_*)
+#   LIBDIR/libsprout.so.1 -> libsprout.so.1.MINOR.0  what programs load at run time
 #   LIBDIR/libsprout.so   -> libsprout.so.1          what `cc -lsprout` links against
 #   LIBDIR/libsprout.a                 the static library
 #   LIBDIR/pkgconfig/sprout.pc         `pkg-config --cflags --libs sprout`
@@ -24,13 +24,22 @@
 # Why a script and not cargo-c's `cargo cinstall`: see README "Install".
 set -eu
 
-# The file name's version: the major is the ABI generation, the SONAME's number
-# (libsprout.so.1, set in build.rs); the minor counts compatible ABI additions (ABI 1.1 makes
-# it 1.1.0); the last, releases that change no ABI.
-LIBRARY_VERSION=1.0.0
-SONAME_MAJOR=${LIBRARY_VERSION%%.*}
-
 root=$(cd "$(dirname "$0")" && pwd)
+
+# The file name's version, from the header: the major is the ABI generation, the SONAME's
+# number (libsprout.so.1, set in build.rs; SPROUT_ABI_VERSION); the minor counts compatible ABI
+# additions (SPROUT_ABI_MINOR: ABI 1.1 installs libsprout.so.1.1.0); the last, releases that
+# change no ABI.
+abi_define() {
+    sed -n "s/^#define $1 \([0-9][0-9]*\)\$/\1/p" "$root/include/sprout.h"
+}
+SONAME_MAJOR=$(abi_define SPROUT_ABI_VERSION)
+ABI_MINOR=$(abi_define SPROUT_ABI_MINOR)
+[ -n "$SONAME_MAJOR" ] && [ -n "$ABI_MINOR" ] || {
+    echo "install.sh: no SPROUT_ABI_VERSION/SPROUT_ABI_MINOR in $root/include/sprout.h" >&2
+    exit 1
+}
+LIBRARY_VERSION=$SONAME_MAJOR.$ABI_MINOR.0
 prefix=/usr/local
 libdir=lib
 includedir=include

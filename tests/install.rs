@@ -23,6 +23,21 @@ fn installs_the_library_its_links_the_header_and_sprout_pc() {
         version.len() == 3 && version.iter().all(|n| n.parse::<u32>().is_ok()),
         "{real} is not libsprout.so.MAJOR.MINOR.PATCH"
     );
+    // The file name carries the ABI the header declares (1.1.0 for ABI 1.1).
+    let header = std::fs::read_to_string(root().join("include/sprout.h")).unwrap();
+    let define = |name: &str| {
+        header
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {name} ")))
+            .unwrap_or_else(|| panic!("no {name} in sprout.h"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(
+        version[..2],
+        [define("SPROUT_ABI_VERSION"), define("SPROUT_ABI_MINOR")],
+        "{real} does not carry the header's ABI version"
+    );
     assert!(
         std::fs::symlink_metadata(i.lib(&real))
             .unwrap()
