@@ -10,6 +10,7 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::c::{build_dir, check};
@@ -50,7 +51,7 @@ fn commented_address(operands: &str) -> Option<u64> {
 }
 
 impl Disassembly {
-    fn read(library: &std::path::Path) -> Disassembly {
+    fn read(library: &Path) -> Disassembly {
         let relocations = check(Command::new("objdump").arg("-R").arg(library));
         let mut got = HashMap::new();
         for line in relocations.lines() {
@@ -153,10 +154,18 @@ fn is_panic_path(symbol: &str) -> bool {
     symbol.contains("panicking") || symbol == "_Unwind_Resume"
 }
 
-#[test]
-fn the_child_calls_no_function_outside_the_library() {
-    let library = build_dir().join("libsprout.so.1");
-    let code = Disassembly::read(&library);
+/// What the child's entry can reach in `library`.
+struct Reach {
+    /// Every function reached (mangled names), panic paths included.
+    seen: BTreeSet<String>,
+    /// The panic and unwind entries reached (not followed further).
+    panics: BTreeSet<String>,
+    /// Each call that leaves the library, as "caller -> callee".
+    outside: Vec<String>,
+}
+
+fn reach_of_the_child(library: &Path) -> Reach {
+    let code = Disassembly::read(library);
     let roots: Vec<String> = code
         .calls
         .keys()
@@ -168,16 +177,18 @@ fn the_child_calls_no_function_outside_the_library() {
         "no child_main in {} (symbols stripped?)",
         library.display()
     );
-    let mut seen = BTreeSet::new();
-    let mut panics = BTreeSet::new();
-    let mut outside = Vec::new();
+    let mut reach = Reach {
+        seen: BTreeSet::new(),
+        panics: BTreeSet::new(),
+        outside: Vec::new(),
+    };
     let mut todo = roots;
     while let Some(function) = todo.pop() {
-        if !seen.insert(function.clone()) {
+        if !reach.seen.insert(function.clone()) {
             continue;
         }
         if is_panic_path(&function) {
-            panics.insert(function);
+            reach.panics.insert(function);
             continue;
         }
         for callee in &code.calls[&function] {
@@ -187,29 +198,69 @@ fn the_child_calls_no_function_outside_the_library() {
                     Some(Ok(address)) if code.at.contains_key(address) => {
                         todo.push(code.at[address].clone())
                     }
-                    other => outside.push(format!("{function} -> GOT {entry:#x} {other:?}")),
+                    other => reach
+                        .outside
+                        .push(format!("{function} -> GOT {entry:#x} {other:?}")),
                 },
                 Callee::Plt(name) if is_panic_path(name) => {}
-                Callee::Plt(name) => outside.push(format!("{function} -> {name}@plt")),
-                Callee::Function(name) => outside.push(format!("{function} -> {name}")),
-                Callee::Unknown(how) => outside.push(format!("{function} -> {how}")),
+                Callee::Plt(name) => reach.outside.push(format!("{function} -> {name}@plt")),
+                Callee::Function(name) => reach.outside.push(format!("{function} -> {name}")),
+                Callee::Unknown(how) => reach.outside.push(format!("{function} -> {how}")),
             }
         }
     }
     assert!(
-        outside.is_empty(),
-        "the child's code ({} functions) calls outside the library:\n{}",
-        seen.len(),
-        outside.join("\n")
+        reach.outside.is_empty(),
+        "the child's code in {} ({} functions) calls outside the library:\n{}",
+        library.display(),
+        reach.seen.len(),
+        reach.outside.join("\n")
     );
     assert!(
-        seen.iter().filter(|f| f.contains("5spawn5child")).count() >= 2,
-        "the reading missed the child's functions: {seen:?}"
+        reach
+            .seen
+            .iter()
+            .filter(|f| f.contains("5spawn5child"))
+            .count()
+            >= 2,
+        "the reading missed the child's functions: {:?}",
+        reach.seen
     );
+    reach
+}
+
+#[test]
+fn the_child_calls_no_function_outside_the_library() {
+    reach_of_the_child(&build_dir().join("libsprout.so.1"));
+}
+
+/// The library as it ships: a release build (the one this test run built, or one built here
+/// with `cargo build --release --lib` beside it when the tests run as a debug build, whose
+/// overflow checks add panic paths that a release build does not have).
+fn release_library() -> PathBuf {
     if !cfg!(debug_assertions) {
-        assert!(
-            panics.iter().all(|p| p.contains("panic_cannot_unwind")),
-            "a release build of the child can panic: {panics:?}"
-        );
+        return build_dir().join("libsprout.so.1");
     }
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
+    check(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "--lib", "--quiet", "--manifest-path"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target),
+    );
+    target.join("release/libsprout.so")
+}
+
+#[test]
+fn a_release_build_of_the_child_cannot_panic() {
+    let reach = reach_of_the_child(&release_library());
+    assert!(
+        reach
+            .panics
+            .iter()
+            .all(|p| p.contains("panic_cannot_unwind")),
+        "a release build of the child can panic: {:?}",
+        reach.panics
+    );
 }
