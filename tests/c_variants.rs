@@ -120,6 +120,8 @@ const SANITIZED: &[&str] = &[
     "scheduling",
     "isolation",
     "paused",
+    "landlock",
+    "seccomp_listener",
 ];
 
 /// What does not fit an AddressSanitizer build.
