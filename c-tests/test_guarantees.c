@@ -1,9 +1,10 @@
 /*
  * Guarantees of SECURITY.md that no other test file proves, each seen from outside: the
- * caller's whole state around a successful spawn that sets everything, a working directory
- * that names a caller's fd through /proc/self/fd (the CVE-2024-21626 pattern), the privileged
- * ABI 1.1 steps before a change to a non-root uid, the dumpable flag of a copy forked during
- * a spawn with credentials, and clone3 answering EINVAL as on Linux 5.3 to 5.6.
+ * caller's whole state around a successful spawn that sets everything and around a paused
+ * start, a working directory that names a caller's fd through /proc/self/fd (the
+ * CVE-2024-21626 pattern), the privileged ABI 1.1 steps before a change to a non-root uid,
+ * the dumpable flag of a copy forked during a spawn with credentials, and clone3 answering
+ * EINVAL as on Linux 5.3 to 5.6.
  */
 #include "caller_state.h"
 #include "core_util.h"
@@ -137,6 +138,51 @@ TEST(a_spawn_that_sets_every_property_leaves_the_callers_state_as_it_was) {
   a.working_directory = "/tmp";
   run_and_check(&a, is_in_a_mapped_user_namespace);
   check_unchanged("a spawn with id maps", &before);
+}
+
+/* A paused start (ABI 1.1) holds a child that shares the caller's memory for as long as the
+ * caller likes: with credentials, whose change would clear the memory's dumpable flag, and
+ * new namespaces. While it is paused the caller keeps its dumpable flag, its namespaces, ids
+ * and signal state; once it has run, the caller's whole state is what it was. */
+TEST(a_paused_start_leaves_the_callers_state_as_it_was) {
+  need_root();
+  unusual_caller_state();
+  caller_state before;
+  snapshot(&before);
+  sprout_namespace namespaces[] = {{CLONE_NEWUTS, -1}, {CLONE_NEWPID, -1}};
+  sprout_credentials c = {.uid = 1000, .gid = 1000, .extra_gids = NULL, .extra_gids_len = 0};
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.flags2 = SPROUT_EXEC2_PAUSED;
+  a.credentials = &c;
+  a.namespaces = namespaces;
+  a.namespaces_len = 2;
+  a.hostname = "paused";
+  a.working_directory = "/tmp";
+  probe p;
+  sprout_error err;
+  CHECK_OK(start_probe(&a, (const char *const[]){"report", "wait", NULL}, &p, &err), &err);
+  CHECK(!strcmp(status_of(p.pid, "Uid"), "1000\t1000\t1000\t1000"), "paused: Uid %s", status_of(p.pid, "Uid"));
+  /* Long enough for any step still under way to show. */
+  usleep(100 * 1000);
+  CHECK(prctl(PR_GET_DUMPABLE) == before.dumpable, "while paused the caller's dumpable flag is %d",
+        prctl(PR_GET_DUMPABLE));
+  caller_state paused;
+  snapshot(&paused);
+  for (size_t i = 0; i < NKEYS; i++)
+    CHECK(!strcmp(before.status[i], paused.status[i]), "while paused the caller's %s is %s, was %s",
+          STATUS_KEYS[i], paused.status[i], before.status[i]);
+  for (size_t i = 0; i < NNS; i++)
+    CHECK(!strcmp(before.ns[i], paused.ns[i]), "while paused the caller's %s is %s", OWN_NS[i], paused.ns[i]);
+  CHECK(!strcmp(before.cwd, paused.cwd), "while paused the caller's cwd is %s", paused.cwd);
+  free(paused.fds);
+  CHECK_OK(sprout_start(p.pid, &err), &err);
+  char *report = read_report(&p);
+  CHECK(!strcmp(field(report, "cwd"), "/tmp"), "cwd %s", field(report, "cwd"));
+  free(report);
+  int status = finish_probe(&p);
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+  check_unchanged("a paused start", &before);
 }
 
 /* ---- /proc/self/fd/N as the working directory --------------------------------------------- */
@@ -375,6 +421,7 @@ TEST(clone3_answering_einval_falls_back_to_clone) {
 int main(void) {
   temp_root_create("guarantees");
   RUN(a_spawn_that_sets_every_property_leaves_the_callers_state_as_it_was);
+  RUN(a_paused_start_leaves_the_callers_state_as_it_was);
   RUN(a_working_directory_through_proc_self_fd_reaches_no_fd_outside_the_layout);
   RUN(a_hostname_is_set_before_the_change_to_a_non_root_uid);
   RUN(realtime_scheduling_is_set_before_the_change_to_a_non_root_uid);
