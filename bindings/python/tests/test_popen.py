@@ -139,6 +139,20 @@ def test_sandbox_keywords(probe):
     assert "7 32 32" in got["rlimit"]
 
 
+def test_landlock_keywords(probe):
+    read = ["read_file", "read_dir", "execute"]
+    # The program may read /proc and itself only.
+    fd, _ = sprout.landlock_ruleset(handled_fs=sprout._landlock.FS_ALL, paths={"/proc": read, probe: read})
+    try:
+        command = [probe, "open", "/etc/passwd", "open", "/proc/self/status"]
+        with sprout.Popen(command, stdout=subprocess.PIPE, text=True, landlock=fd, no_new_privs=True) as p:
+            out, _ = p.communicate(timeout=60)
+    finally:
+        os.close(fd)
+    assert p.returncode == 0
+    assert parse_report(out)["open"] == ["errno 13 (Permission denied)", "ok"]
+
+
 def test_container_id_keeps_the_process_in_the_librarys_table():
     label = f"popen-test-{os.getpid()}"
     p = sprout.Popen(["sleep", "60"], container_id=label)
