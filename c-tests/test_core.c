@@ -339,6 +339,66 @@ TEST(the_process_starts_with_no_blocked_ignored_caught_or_pending_signal) {
   CHECK(sigaction(SIGINT, NULL, &now) == 0 && now.sa_handler == SIG_IGN, "SIGINT disposition");
 }
 
+/* The kernel's struct sigaction, for signals 32 and 33, which glibc's sigaction refuses. */
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags, restorer;
+  uint64_t mask;
+};
+
+/* Every signal ignored (odd numbers) or caught (even ones) by the caller, or all ignored; the
+ * program must start with none ignored and none caught. With clone3, CLONE_CLEAR_SIGHAND
+ * resets the caught ones in the kernel and the child looks for the ignored ones; without it,
+ * the child resets every one itself. Not SIGKILL and SIGSTOP (the kernel refuses), SIGALRM
+ * (the harness's timeout); SIGCHLD only caught (ignored, the kernel would reap the probe
+ * itself); 32 and 33, glibc's own, only ignored, set with the raw system call (a handler
+ * needs glibc's restorer). */
+static void check_every_caller_disposition_is_reset(void) {
+  for (int round = 0; round < 2; round++) {
+    uint64_t ignored = 0, caught = 0;
+    for (int sig = 1; sig <= 64; sig++) {
+      if (sig == SIGKILL || sig == SIGSTOP || sig == SIGALRM) continue;
+      if (sig == 32 || sig == 33) {
+        struct kernel_sigaction act = {SIG_IGN, 0, 0, 0};
+        CHECK(syscall(SYS_rt_sigaction, sig, &act, NULL, 8) == 0, "rt_sigaction %d: %s", sig,
+              strerror(errno));
+        ignored |= 1ull << (sig - 1);
+        continue;
+      }
+      int ignore = (round == 0 || sig % 2 == 1) && sig != SIGCHLD;
+      struct sigaction act;
+      memset(&act, 0, sizeof act);
+      act.sa_handler = ignore ? SIG_IGN : on_signal;
+      CHECK(sigaction(sig, &act, NULL) == 0, "sigaction %d: %s", sig, strerror(errno));
+      *(ignore ? &ignored : &caught) |= 1ull << (sig - 1);
+    }
+    CHECK(strtoull(status_of(getpid(), "SigIgn"), NULL, 16) == ignored, "the caller's SigIgn %s",
+          status_of(getpid(), "SigIgn"));
+    CHECK(strtoull(status_of(getpid(), "SigCgt"), NULL, 16) == caught, "the caller's SigCgt %s",
+          status_of(getpid(), "SigCgt"));
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    const char *args[] = {"wait", NULL};
+    probe p;
+    sprout_error err;
+    CHECK_OK(start_probe(&a, args, &p, &err), &err);
+    CHECK(!strcmp(status_of(p.pid, "SigIgn"), "0000000000000000"), "round %d: SigIgn %s", round,
+          status_of(p.pid, "SigIgn"));
+    CHECK(!strcmp(status_of(p.pid, "SigCgt"), "0000000000000000"), "round %d: SigCgt %s", round,
+          status_of(p.pid, "SigCgt"));
+    finish_probe(&p);
+  }
+}
+
+TEST(every_signal_the_caller_ignores_or_catches_is_reset) {
+  check_every_caller_disposition_is_reset();
+}
+
+TEST(every_signal_the_caller_ignores_or_catches_is_reset_without_clone3) {
+  refuse_clone3(ENOSYS);
+  check_every_caller_disposition_is_reset();
+}
+
 /* Set by the caller's SIGURG handler when it runs in any process but the caller: in a CLONE_VM
  * child between clone and execve, whose writes land in the caller's memory. */
 static volatile sig_atomic_t handler_ran_elsewhere, handler_ran;
@@ -614,6 +674,8 @@ int main(void) {
   RUN(missing_working_directory_fails_in_chdir_naming_it);
   RUN(umask_is_always_applied);
   RUN(the_process_starts_with_no_blocked_ignored_caught_or_pending_signal);
+  RUN(every_signal_the_caller_ignores_or_catches_is_reset);
+  RUN(every_signal_the_caller_ignores_or_catches_is_reset_without_clone3);
   RUN(no_caller_signal_handler_runs_in_the_child);
   RUN(no_caller_signal_handler_runs_in_the_child_of_plain_clone);
   RUN(size_rule_smaller_larger_with_zero_tail_and_nonzero_tail);

@@ -500,8 +500,9 @@ pub(super) struct KernelSigaction {
 /// Every signal to SIG_DFL, handled and ignored ones alike: a handler of the caller must never
 /// run here, and an ignored signal would stay ignored across execve. CLONE_CLEAR_SIGHAND,
 /// where clone3 has it, already reset the handlers in the kernel, but not the ignored
-/// signals, and no system call tells which those are short of reading /proc/self/status,
-/// which costs as much as these sixty-two calls (~10 µs; measured in BENCHMARKS.md).
+/// signals, and no system call tells which those are: reading SigIgn from /proc costs as much
+/// as these sixty-two calls in a new process, and asking each signal's action first and
+/// setting only the ignored ones measured no faster (see BENCHMARKS.md, issue 15).
 fn reset_signal_handlers() -> Step {
     let default = KernelSigaction {
         handler: libc::SIG_DFL,
