@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
 
 /* Spawns the probe saying tag-i, `rounds` times, and checks each answer. */
 static void spawn_and_check_answers(const char *tag, int rounds) {
@@ -125,6 +126,50 @@ TEST(copies_forked_while_threads_hold_every_lock_never_hang) {
   CHECK(failed_at < 0, "the copy of fork %d ended with status %#x", failed_at + 1, failure);
 }
 
+/* A copy made by the raw system call, where the C library's fork handlers do not run (as
+ * `_Fork`, or a runtime's own clone, would make it): it must see none of its parent's
+ * processes and spawn on an area of its own, the parent's not being mapped there
+ * (MADV_DONTFORK). What tells it apart is the pid the library keeps for itself, which the
+ * kernel wipes in every copy. */
+TEST(a_copy_made_without_the_c_librarys_fork_spawns_on_its_own) {
+  spawn_and_check_answers("warm-up", 1); /* this thread's area, and the pid kept */
+  const char *argv[] = {probe_path(), "pause", NULL};
+  sprout_exec_args a;
+  sprout_exec_args_init(&a);
+  a.argv = argv;
+  sprout_process held;
+  sprout_error err;
+  CHECK_OK(sprout_exec_async(&a, NULL, 0, &held, &err), &err);
+  /* clone with only the exit signal is fork, on every architecture. */
+  pid_t copy = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+  CHECK(copy >= 0, "clone: %s", strerror(errno));
+  if (copy == 0) {
+    size_t count = 99;
+    if (sprout_list(NULL, NULL, 0, &count) != 0 || count != 0) _exit(2);
+    if (sprout_wait(held.pid, 0, NULL, NULL) != -ECHILD) _exit(3);
+    const char *exit7[] = {probe_path(), "exit", "7", NULL};
+    sprout_exec_args b;
+    sprout_exec_args_init(&b);
+    b.argv = exit7;
+    for (int i = 0; i < 3; i++) {
+      int status = -1;
+      if (sprout_exec(&b, NULL, 0, &status, NULL) != 0 || !WIFEXITED(status) ||
+          WEXITSTATUS(status) != 7)
+        _exit(4);
+    }
+    _exit(0);
+  }
+  int status = -1;
+  CHECK(waitpid(copy, &status, 0) == copy, "waitpid: %s", strerror(errno));
+  CHECK(sprout_signal(held.pid, SIGKILL) == 0, "the parent lost its process");
+  CHECK(sprout_wait(held.pid, -1, NULL, NULL) == 0, "sprout_wait");
+  CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "the copy failed: status %#x (exit 2: saw its parent's processes, 3: could wait for one, "
+        "4: could not spawn; SIGSEGV: spawned on its parent's area)",
+        status);
+  spawn_and_check_answers("parent-after", 1);
+}
+
 /* Pid 1 of a PID namespace forks into a new one: its copy is pid 1 too. Both must spawn on
  * areas of their own. */
 static void pid_1_and_its_pid_1_copy(void) {
@@ -164,6 +209,7 @@ TEST(pid_1_and_its_copy_with_the_same_pid_spawn_at_once) {
 
 int main(void) {
   RUN(copies_forked_while_threads_hold_every_lock_never_hang);
+  RUN(a_copy_made_without_the_c_librarys_fork_spawns_on_its_own);
   RUN(pid_1_and_its_copy_with_the_same_pid_spawn_at_once);
   return summary();
 }

@@ -14,7 +14,8 @@
 //!   records its owner and is given up when found in another. The pid alone was not enough:
 //!   pid 1 of a new PID namespace has the pid of the pid 1 that forked it. The pid still
 //!   catches a copy made without the C library's fork (a raw clone, `_Fork`), where no
-//!   handler runs.
+//!   handler runs. It is kept in a page the kernel wipes in every copy, however made
+//!   (MADV_WIPEONFORK), so that a spawn and its wait do not ask the kernel for it five times.
 //! - Lazily initialised statics are initialised before fork: an initialisation under way on
 //!   another thread would never finish in the copy.
 //!
@@ -24,7 +25,7 @@
 //! registers them under this library's `__dso_handle`, so a `dlclose` that unloads the library
 //! removes them too.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 use parking_lot::lock_api::{self, GuardNoSend, RawMutex as _};
 
@@ -150,11 +151,61 @@ impl Owner {
     /// This process.
     pub fn current() -> Owner {
         Owner {
-            pid: std::process::id(),
+            pid: pid(),
             generation: GENERATION.load(Ordering::Relaxed),
         }
     }
 }
+
+/// Where `pid()` keeps the pid: a page of its own that the kernel hands every copy of the
+/// process zero-filled (MADV_WIPEONFORK, Linux 4.14), whatever made the copy; 0 there means
+/// "ask again". Null where the page could not be made: then the pid is asked each time.
+static PID_PAGE: AtomicPtr<AtomicU32> = AtomicPtr::new(std::ptr::null_mut());
+
+/// This process's pid, as `std::process::id()`, without a system call once known.
+pub(crate) fn pid() -> u32 {
+    // SAFETY: a non-null PID_PAGE is a page mapped for the life of the process, never unmapped
+    // (see `map_pid_page`), holding an AtomicU32 at its start.
+    let page = unsafe { PID_PAGE.load(Ordering::Acquire).as_ref() };
+    match page.map(|word| word.load(Ordering::Relaxed)) {
+        Some(pid) if pid != 0 => pid,
+        _ => {
+            let pid = std::process::id();
+            if let Some(word) = page {
+                word.store(pid, Ordering::Relaxed);
+            }
+            pid
+        }
+    }
+}
+
+/// Maps the page of `pid()`. Not unmapped when the library is unloaded (4 KiB per load), since
+/// a thread could be reading it then.
+fn map_pid_page() {
+    // SAFETY: a fresh private anonymous mapping, then advice on it alone; it is published only
+    // once the advice holds, and unmapped while nothing else knows of it.
+    unsafe {
+        let page = libc::mmap(
+            std::ptr::null_mut(),
+            PAGE_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if page == libc::MAP_FAILED {
+            return;
+        }
+        if libc::madvise(page, PAGE_SIZE, libc::MADV_WIPEONFORK) != 0 {
+            libc::munmap(page, PAGE_SIZE);
+            return;
+        }
+        PID_PAGE.store(page.cast(), Ordering::Release);
+    }
+}
+
+/// Enough for one AtomicU32 on any page size Linux uses (the mapping is rounded up).
+const PAGE_SIZE: usize = 4096;
 
 extern "C" fn prepare() {
     for lock in locks() {
@@ -183,6 +234,7 @@ extern "C" fn register() {
     // SAFETY: three functions that live as long as the library. ENOMEM at load time cannot be
     // reported to anyone; the library then works as before, without fork safety.
     let _ = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    map_pid_page();
 }
 
 // Run by the dynamic loader (or the C runtime of a static program) when the library is loaded.

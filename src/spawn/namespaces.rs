@@ -178,7 +178,7 @@ fn path_identity(path: &std::ffi::CStr) -> Option<(u64, u64)> {
 /// outside it.
 /// `child_waits`: the child waits for the parent (see `ParentSteps`), and checks it lives.
 pub fn parent_pid(spec: &Spec, namespaces: &NamespacePlan, child_waits: bool) -> Option<i32> {
-    let me = std::process::id() as i32;
+    let me = crate::fork::pid() as i32;
     if namespaces.new_pid() {
         return None;
     }
