@@ -120,6 +120,67 @@ fn raw_clone(target: &Target, extra_flags: i32, profile: Option<&RawProfile>) {
     waitpid(pid);
 }
 
+/// The floor plus every system call a plain sprout spawn and wait make, bare: the calling
+/// thread's signals blocked around the clone, a pidfd (CLONE_PIDFD) waited on and closed, and in
+/// the child every signal to SIG_DFL, close_range from fd 3, chdir("/"), umask 022 and an empty
+/// signal mask. Against it, sprout plain shows what its own code costs.
+fn raw_clone_plain(target: &Target) {
+    fn plain_steps() {
+        let default: [u64; 4] = [libc::SIG_DFL as u64, 0, 0, 0];
+        let empty: u64 = 0;
+        // SAFETY: raw system calls on this stack's data; failures are left to show in the
+        // program's status (none is expected).
+        unsafe {
+            for signal in 1..=64 {
+                if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                    libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), 0, 8);
+                }
+            }
+            libc::syscall(libc::SYS_close_range, 3, u32::MAX, 0);
+            libc::syscall(libc::SYS_chdir, c"/".as_ptr());
+            libc::syscall(libc::SYS_umask, 0o022);
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &raw const empty,
+                0,
+                8,
+            );
+        }
+    }
+    let all: u64 = !0;
+    let mut old: u64 = 0;
+    let mut pidfd = -1;
+    // SAFETY: the calling thread's mask, from and to this stack.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &raw const all,
+            &raw mut old,
+            8,
+        )
+    };
+    let pid = raw_clone_child_with_pidfd(target, 0, None, Some(plain_steps), Some(&mut pidfd));
+    // SAFETY: as above; then a wait on the pidfd just made, which is closed after.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &raw const old,
+            0,
+            8,
+        );
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        assert_eq!(
+            libc::waitid(libc::P_PIDFD, pidfd as u32, &mut info, libc::WEXITED),
+            0
+        );
+        assert_eq!(info.si_status(), 0, "pid {pid}");
+        libc::close(pidfd);
+    }
+}
+
 /// Starts the raw clone's child, which runs `step` (system calls only) before execve, and
 /// returns its pid.
 fn raw_clone_child(
@@ -127,6 +188,17 @@ fn raw_clone_child(
     extra_flags: i32,
     profile: Option<&RawProfile>,
     step: Option<fn()>,
+) -> i32 {
+    raw_clone_child_with_pidfd(target, extra_flags, profile, step, None)
+}
+
+/// `raw_clone_child`, also storing a pidfd of the child (CLONE_PIDFD) in `pidfd` if given.
+fn raw_clone_child_with_pidfd(
+    target: &Target,
+    extra_flags: i32,
+    profile: Option<&RawProfile>,
+    step: Option<fn()>,
+    pidfd: Option<&mut i32>,
 ) -> i32 {
     struct Arg<'a> {
         target: &'a Target,
@@ -169,12 +241,18 @@ fn raw_clone_child(
         // execs (CLONE_VFORK suspends us until then), and only makes system calls.
         unsafe {
             let top = stack.as_mut_ptr().add(stack.len() & !15);
-            libc::clone(
-                child,
-                top.cast(),
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | extra_flags,
-                (&raw const arg).cast_mut().cast(),
-            )
+            let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD | extra_flags;
+            match pidfd {
+                // CLONE_PIDFD stores the pidfd where clone's parent_tid would go.
+                Some(pidfd) => libc::clone(
+                    child,
+                    top.cast(),
+                    flags | libc::CLONE_PIDFD,
+                    (&raw const arg).cast_mut().cast(),
+                    pidfd as *mut i32,
+                ),
+                None => libc::clone(child, top.cast(), flags, (&raw const arg).cast_mut().cast()),
+            }
         }
     });
     assert!(pid > 0, "clone: {}", std::io::Error::last_os_error());
@@ -460,6 +538,7 @@ const RAW_FULL: &str = "raw clone + the full profile's system calls";
 const POSIX_SPAWN: &str = "posix_spawn (glibc)";
 const SPROUT_PLAIN: &str = "sprout plain";
 const NS_FLOOR: &str = "raw clone + new PID/mount/UTS/IPC namespaces";
+const RAW_PLAIN: &str = "raw clone + sprout plain's system calls";
 
 /// The variants to compare; `full` and `ns` are `None` where this machine cannot run them
 /// (not root), and `slow` adds the fork-based launchers.
@@ -484,7 +563,12 @@ fn variants<'a>(
             None,
             Box::new(|| std_command(target, false)),
         ),
-        v(SPROUT_PLAIN, None, Box::new(|| sprout_run(plain))),
+        v(RAW_PLAIN, None, Box::new(|| raw_clone_plain(target))),
+        v(
+            SPROUT_PLAIN,
+            Some(RAW_PLAIN),
+            Box::new(|| sprout_run(plain)),
+        ),
     ];
     if let Some((full, raw)) = full {
         list.push(v(
