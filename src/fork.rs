@@ -179,8 +179,8 @@ pub(crate) fn pid() -> u32 {
     }
 }
 
-/// Maps the page of `pid()`. Not unmapped when the library is unloaded (4 KiB per load), since
-/// a thread could be reading it then.
+/// Maps the page of `pid()`, for the life of the process: nothing tells when the last thread
+/// using it is done, and it is 4 KiB per load of the library.
 fn map_pid_page() {
     // SAFETY: a fresh private anonymous mapping, then advice on it alone; it is published only
     // once the advice holds, and unmapped while nothing else knows of it.
