@@ -780,10 +780,12 @@ typedef struct sprout_exec_args {
   // of directories of any cgroup hierarchy, v1 or v2 (`-EINVAL`, stage ARGS, otherwise):
   // on a hybrid host, the cgroup v1 hierarchies of a container the process joins (its
   // devices, memory and pids limits live there), which `cgroup_fd` (cgroup2 only) cannot
-  // name. The child writes itself to each one's `cgroup.procs`, in order, right after
-  // `cgroup_fd` and before anything else (namespaces, terminal, credentials), with the
-  // caller's credentials: the program never runs outside them. A move the kernel refuses
-  // is stage CGROUP, naming `extra_cgroup_fds[i]`. NULL with 0: none.
+  // name. The child writes itself to each one's `cgroup.procs` (in a v1 hierarchy its
+  // `tasks`: the same move for a process of one thread, without the machine-wide lock a
+  // `cgroup.procs` write takes), in order, right after `cgroup_fd` and before anything else
+  // (namespaces, terminal, credentials), with the caller's credentials: the program never
+  // runs outside them. A move the kernel refuses is stage CGROUP, naming
+  // `extra_cgroup_fds[i]`. NULL with 0: none.
   const int32_t *extra_cgroup_fds;
   size_t extra_cgroup_fds_len;
   // Since 1.1: the session keyring. NULL keeps the caller's (which a program in a container

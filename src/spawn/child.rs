@@ -15,7 +15,7 @@
 //! Each step records its stage in the report first; a failure records the errno and the item
 //! (fd slot, PATH candidate, ...) and the child exits with status 127.
 
-use std::ffi::c_void;
+use std::ffi::{CStr, c_void};
 use std::os::fd::RawFd;
 use std::sync::atomic::Ordering;
 
@@ -353,7 +353,7 @@ fn make_up_for_legacy_clone(ctx: &Context) -> Step {
     let plan = ctx.plan;
     if let Some(cgroup) = plan.spec.cgroup {
         ctx.report.enter(Stage::Cgroup);
-        move_into_cgroup(cgroup).on(0)?;
+        move_into_cgroup(cgroup, c"cgroup.procs").on(0)?;
     }
     let leftover = legacy_leftover(plan.namespaces.clone_flags, plan.spec.cgroup.is_some());
     if leftover != 0 {
@@ -374,8 +374,15 @@ fn join_extra_cgroups(ctx: &Context) -> Step {
         return Ok(());
     }
     ctx.report.enter(Stage::Cgroup);
+    let files = &ctx.plan.extra_cgroup_files;
+    // Indexing rather than zip: the zipped iterator is a struct that debug builds copy with
+    // memcpy (tests/child_code.rs).
     for (index, &dir) in cgroups.iter().enumerate() {
-        move_into_cgroup(dir).on(index as u32 + 1)?;
+        let file = match files.get(index) {
+            Some(file) => *file,
+            None => c"cgroup.procs",
+        };
+        move_into_cgroup(dir, file).on(index as u32 + 1)?;
     }
     Ok(())
 }
@@ -404,14 +411,15 @@ fn join_session_keyring(ctx: &Context) -> Step {
         .on(ITEM_SESSION_KEYRING)
 }
 
-/// Writes "0" (this process) to the cgroup directory's cgroup.procs.
-fn move_into_cgroup(dir: RawFd) -> Result<(), i32> {
-    // SAFETY: a NUL-terminated literal name relative to the caller's cgroup directory fd.
+/// Writes "0" (this process) to `file` of the cgroup directory: `cgroup.procs`, or a v1
+/// hierarchy's `tasks` (see `plan::cgroup_file`).
+fn move_into_cgroup(dir: RawFd, file: &CStr) -> Result<(), i32> {
+    // SAFETY: a NUL-terminated name (a literal) relative to the caller's cgroup directory fd.
     let procs = unsafe {
         sys!(
             libc::SYS_openat,
             dir,
-            c"cgroup.procs".as_ptr(),
+            file.as_ptr(),
             libc::O_WRONLY | libc::O_CLOEXEC
         )
     }? as c_int;

@@ -146,12 +146,16 @@ pub(super) fn subject(plan: &Plan, stage: Stage, errno: i32, item: u32) -> Strin
             _ => fd_slot(plan, item),
         },
         Stage::Namespaces => namespace_subject(plan, item),
-        Stage::Cgroup if item > 0 => match spec.extra_cgroups.get(item as usize - 1) {
-            Some(fd) => format!(
-                "extra_cgroup_fds[{}] = {fd}: moving into it (cgroup.procs)",
-                item - 1
+        Stage::Cgroup if item > 0 => match (
+            spec.extra_cgroups.get(item as usize - 1),
+            plan.extra_cgroup_files.get(item as usize - 1),
+        ) {
+            (Some(fd), Some(file)) => format!(
+                "extra_cgroup_fds[{}] = {fd}: moving into it ({})",
+                item - 1,
+                file.to_string_lossy()
             ),
-            None => String::new(),
+            _ => String::new(),
         },
         Stage::Cgroup => match spec.cgroup {
             Some(fd) => format!("cgroup_fd {fd}: moving into it (cgroup.procs)"),
