@@ -10,6 +10,8 @@
  * (tests/common/c.rs) reads: it fails on a skip unless SPROUT_TESTS_ALLOW_SKIP=1.
  * SPROUT_TEST_FILTER=TEXT runs only the tests whose name contains TEXT;
  * SPROUT_TEST_EXCLUDE=NAME,NAME,... runs all but those (neither is counted).
+ * SPROUT_TEST_TIME_SCALE=N (at least 1; the sanitizer runs set it) multiplies every time limit
+ * given with test_seconds(): the limits only catch hangs, and no test asserts on speed.
  * The probe program is at $SPROUT_PROBE (see probe.c).
  */
 #ifndef SPROUT_TEST_HARNESS_H
@@ -25,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sprout.h"
@@ -32,6 +35,21 @@
 #define TEST_TIMEOUT_SECONDS 60
 /* Exit status of a test process that skipped. */
 #define SKIP_STATUS 77
+
+/* Seconds on the monotonic clock. */
+static inline double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* `seconds` times SPROUT_TEST_TIME_SCALE: a time limit that holds on a loaded machine and in a
+ * sanitizer build of the caller, several times slower (the runs in tests/c_variants.rs set it). */
+static inline unsigned test_seconds(unsigned seconds) {
+  const char *text = getenv("SPROUT_TEST_TIME_SCALE");
+  long scale = text ? strtol(text, NULL, 10) : 1;
+  return seconds * (unsigned)(scale > 1 && scale < 100 ? scale : 1);
+}
 
 /* Counted in the parent, one process per test. */
 static int tests_passed, tests_failed, tests_skipped;
@@ -111,7 +129,7 @@ static inline void run_test(const char *name, void (*body)(void)) {
     close(reason_pipe[0]);
     skip_reason_fd = reason_pipe[1];
     setsid();
-    alarm(TEST_TIMEOUT_SECONDS);
+    alarm(test_seconds(TEST_TIMEOUT_SECONDS));
     body();
     fflush(stdout);
     _exit(0);

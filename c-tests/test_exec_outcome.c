@@ -33,12 +33,6 @@ static size_t filter_for(struct sock_filter *out, const long *calls, size_t n, u
   return len;
 }
 
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* The caller has no child left: none running, none a zombie. */
 static void check_no_child_left(const char *what) {
   int status;
@@ -55,9 +49,9 @@ static void no_core_dumps(void) {
 
 /*
  * Runs body in a helper process with a process group of its own and fails unless it ends,
- * successfully, within `seconds`. A spawn that hangs cannot be ended by an alarm: the calling
- * thread blocks every signal until its child has exec'd or died. On timeout the helper's group
- * (the helper and the child that hangs it) is killed.
+ * successfully, within `seconds` (times SPROUT_TEST_TIME_SCALE). A spawn that hangs cannot be
+ * ended by an alarm: the calling thread blocks every signal until its child has exec'd or died.
+ * On timeout the helper's group (the helper and the child that hangs it) is killed.
  */
 static void run_within(int seconds, void (*body)(void)) {
   pid_t pid = fork();
@@ -68,13 +62,14 @@ static void run_within(int seconds, void (*body)(void)) {
     _exit(0);
   }
   setpgid(pid, pid);
-  double deadline = now_seconds() + seconds;
+  unsigned limit = test_seconds((unsigned)seconds);
+  double deadline = now_seconds() + limit;
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
     if (now_seconds() > deadline) {
       kill(-pid, SIGKILL);
       waitpid(pid, &status, 0);
-      CHECK(0, "the spawns did not return within %d s: a child hangs its caller", seconds);
+      CHECK(0, "the spawns did not return within %u s: a child hangs its caller", limit);
     }
     usleep(10000);
   }

@@ -12,12 +12,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- SIGUSR1 at ~20 kHz ---------------------------------------------------------------- */
 
 static pid_t caller_pid;
@@ -33,7 +27,8 @@ static void on_usr1(int sig) {
   errno = saved;
 }
 
-/* A process that sends SIGUSR1 to `target` every 50 µs until killed. */
+/* A process that sends SIGUSR1 to `target` every 50 µs until killed (when it gets the CPU:
+ * it does not catch up on the signals a busy machine kept it from sending). */
 static pid_t start_flood(pid_t target) {
   sent = mmap(NULL, sizeof *sent, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   CHECK(sent != MAP_FAILED, "mmap");
@@ -41,11 +36,10 @@ static pid_t start_flood(pid_t target) {
   CHECK(flooder >= 0, "fork: %s", strerror(errno));
   if (flooder == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    double next = now_seconds();
     for (;;) {
       if (kill(target, SIGUSR1) != 0) _exit(0);
-      (*sent)++;
-      next += 50e-6;
+      __atomic_fetch_add(sent, 1, __ATOMIC_SEQ_CST);
+      double next = now_seconds() + 50e-6;
       while (now_seconds() < next) {
       }
     }
@@ -96,11 +90,21 @@ static void spawn_each_kind(int round) {
   double start = now_seconds();
   CHECK_FAILS(sprout_wait(proc.pid, 20, &status, &err), &err, ETIMEDOUT, SPROUT_STAGE_WAIT);
   double waited = now_seconds() - start;
-  CHECK(waited >= 0.019 && waited < 5, "round %d: a 20 ms wait took %.3f s", round, waited);
+  /* A wait that restarted its full timeout after each signal would never end. */
+  CHECK(waited >= 0.019 && waited < test_seconds(10), "round %d: a 20 ms wait took %.3f s", round,
+        waited);
   CHECK(sprout_signal(proc.pid, SIGKILL) == 0, "sprout_signal");
   CHECK_OK(sprout_wait(proc.pid, -1, &status, &err), &err);
   CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "round %d: status %#x", round, status);
 }
+
+/* Rounds of spawns go on until the caller has handled HANDLED_AT_LEAST signals during them (at
+ * least MIN_ROUNDS rounds, at least a second): how many signals a second the flooder manages
+ * and the caller handles depends on the machine and its load, and is not what is tested. Only
+ * a flooder that sent next to nothing for FLOOD_SECONDS (scaled) fails the test. */
+#define HANDLED_AT_LEAST 1000
+#define MIN_ROUNDS 3
+#define FLOOD_SECONDS 20
 
 static void check_spawns_under_a_signal_flood(int flags) {
   need_root();
@@ -113,15 +117,17 @@ static void check_spawns_under_a_signal_flood(int flags) {
   pid_t flooder = start_flood(caller_pid);
   double start = now_seconds();
   int rounds = 0;
-  while (now_seconds() - start < 1.0) spawn_each_kind(rounds++);
+  double limit = test_seconds(FLOOD_SECONDS);
+  while (rounds < MIN_ROUNDS || now_seconds() - start < 1.0 ||
+         (FLAG_GET(handled) < HANDLED_AT_LEAST && now_seconds() - start < limit))
+    spawn_each_kind(rounds++);
   double elapsed = now_seconds() - start;
   stop_flood(flooder);
-  double rate = (double)*sent / elapsed;
+  long total = __atomic_load_n(sent, __ATOMIC_SEQ_CST);
   printf("# %d rounds of 4 calls in %.2f s, %ld signals sent (%.0f/s), %d handled\n", rounds,
-         elapsed, *sent, rate, (int)FLAG_GET(handled));
-  /* The flooder aims at 20 kHz; on a loaded machine it gets less CPU. */
-  CHECK(rate > 4000, "only %.0f signals/s sent: no flood to speak of", rate);
-  CHECK(FLAG_GET(handled) > 200, "only %d signals handled", (int)FLAG_GET(handled));
+         elapsed, total, (double)total / elapsed, (int)FLAG_GET(handled));
+  CHECK(FLAG_GET(handled) >= HANDLED_AT_LEAST, "only %d of %ld signals sent were handled in %.0f s",
+        (int)FLAG_GET(handled), total, elapsed);
   CHECK(!FLAG_GET(handled_elsewhere), "the caller's handler ran in a spawned child");
 }
 

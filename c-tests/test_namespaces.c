@@ -1110,18 +1110,18 @@ static void check_owns_terminal(int pid, int fd, const char *name) {
   free(stat);
 }
 
-/* Reads the master until `needle` shows up (at most 10 s); returns what was read. */
+/* Reads the master until `needle` shows up (at most 10 s, scaled); returns what was read. */
 static const char *read_terminal_until(int master, const char *needle) {
   static char buf[8192];
   size_t len = 0;
   buf[0] = 0;
-  alarm(10);
+  alarm(test_seconds(10));
   while (!strstr(buf, needle) && len + 1 < sizeof buf) {
     ssize_t n = read(master, buf + len, sizeof buf - len - 1);
     CHECK(n > 0, "reading the terminal: %s; got:\n%s", n < 0 ? strerror(errno) : "EOF", buf);
     buf[len += (size_t)n] = 0;
   }
-  alarm(TEST_TIMEOUT_SECONDS);
+  alarm(test_seconds(TEST_TIMEOUT_SECONDS));
   return buf;
 }
 

@@ -7,12 +7,6 @@
 #include <stdint.h>
 #include <time.h>
 
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A numeric field of /proc/self/status ("Threads", "VmRSS" in kB). */
 static long own_status_number(const char *key) {
   char *text = proc_file(getpid(), "status");

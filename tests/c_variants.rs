@@ -131,12 +131,19 @@ const NOT_UNDER_ASAN: &[&str] = &[
     "copies_forked_while_threads_hold_every_lock_never_hang",
 ];
 
+/// How many times longer than usual the sanitizer builds may take for anything with a time
+/// limit (c-tests/harness.h's test_seconds): their callers run several times slower, and CI's
+/// machine may be as loaded as a shared one (load 20 on 2 cores). The limits only catch hangs.
+const SANITIZER_TIME_SCALE: &str = "5";
+
 #[test]
 fn under_address_sanitizer() {
     for name in SANITIZED {
         let binary = build_c_test(name, &["-fsanitize=address", "-fno-omit-frame-pointer"]);
         run_c_tests(
-            wrapped(&[], &binary).env("SPROUT_TEST_EXCLUDE", NOT_UNDER_ASAN.join(",")),
+            wrapped(&[], &binary)
+                .env("SPROUT_TEST_TIME_SCALE", SANITIZER_TIME_SCALE)
+                .env("SPROUT_TEST_EXCLUDE", NOT_UNDER_ASAN.join(",")),
             &format!("test_{name} under AddressSanitizer"),
         );
     }
@@ -164,6 +171,7 @@ fn under_thread_sanitizer() {
         run_c_tests(
             wrapped(&[], &binary)
                 .env("TSAN_OPTIONS", &options)
+                .env("SPROUT_TEST_TIME_SCALE", SANITIZER_TIME_SCALE)
                 .env("SPROUT_TEST_EXCLUDE", NOT_UNDER_TSAN.join(",")),
             &format!("test_{name} under ThreadSanitizer"),
         );
