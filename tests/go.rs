@@ -10,14 +10,14 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::c::{check, probe, root};
+use common::c::{check, probe, root, skip, skips_allowed};
 use common::install::installed;
 
 fn go_found() -> bool {
     match Command::new("go").arg("version").output() {
         Ok(out) if out.status.success() => true,
-        _ if std::env::var_os("SPROUT_TESTS_ALLOW_SKIP").is_some() => {
-            eprintln!("skip: no `go` in PATH (the Go binding is not tested)");
+        _ if skips_allowed() => {
+            skip("no `go` in PATH (the Go binding is not tested)");
             false
         }
         _ => panic!(

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::c::{check, probe, root, skips_allowed};
+use common::c::{check, probe, root, skip, skips_allowed};
 use common::install::installed;
 
 /// Whether `python3 -c CODE` succeeds; a failure when it does not, unless skips are allowed.
@@ -21,7 +21,7 @@ fn python_has(code: &str, what: &str) -> bool {
     match Command::new("python3").args(["-c", code]).output() {
         Ok(out) if out.status.success() => true,
         _ if skips_allowed() => {
-            eprintln!("skip: {what} (the Python binding is not tested)");
+            skip(&format!("{what} (the Python binding is not tested)"));
             false
         }
         _ => panic!(

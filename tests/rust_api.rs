@@ -275,9 +275,7 @@ fn signal_goes_through_the_pidfd_and_stops_after_the_wait() {
 
     // What going through the pidfd is for: a tracked process is reaped behind sprout's back
     // and a new process takes exactly its pid. kill(pid) would hit the newcomer.
-    // SAFETY: geteuid has no arguments and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skip: putting a process at a chosen pid (clone3 with set_tid) needs root");
+    if common::c::skip_unless_root("putting a process at a chosen pid (clone3 with set_tid)") {
         return;
     }
     let name = format!("rust-api-{}-reused", std::process::id());

@@ -231,15 +231,22 @@ pub fn skip_unless_root(what: &str) -> bool {
     if unsafe { libc::geteuid() } == 0 {
         return false;
     }
+    skip(&format!("{what} needs root"));
+    true
+}
+
+/// A Rust test (or part of one) that cannot run here, for `why`: a failure unless skips are
+/// allowed, else a "SKIP: why" line on the real stderr (cargo shows it even when it captures
+/// the test's output, as it does eprintln!'s). The caller then returns.
+pub fn skip(why: &str) {
     assert!(
         skips_allowed(),
-        "{what} needs root (set SPROUT_TESTS_ALLOW_SKIP=1 to skip it)"
+        "{why} (set SPROUT_TESTS_ALLOW_SKIP=1 to skip it)"
     );
     let _ = std::io::Write::write_all(
         &mut std::io::stderr(),
-        format!("\nSKIP: {what} needs root\n").as_bytes(),
+        format!("\nSKIP: {why}\n").as_bytes(),
     );
-    true
 }
 
 /// Runs a C test program (built with the harness of c-tests/harness.h) and checks its
