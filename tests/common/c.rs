@@ -72,8 +72,41 @@ pub fn probe() -> &'static Path {
                 .arg(&out)
                 .arg(root().join("c-tests/probe.c")),
         );
-        out
+        reachable_copy(&out)
     })
+}
+
+/// `path`, or where the checkout is out of other users' reach (a clone under a 0700 /root, as
+/// CI may make), a copy of it in a directory of the system's temporary directory that every
+/// user can reach: tests run the probe as unprivileged uids (65534, 100000), which must find
+/// it. The copy's directory is named after `path`, so later runs reuse it.
+fn reachable_copy(path: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let everyone_passes =
+        |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0);
+    if path.ancestors().skip(1).all(everyone_passes) {
+        return path.to_path_buf();
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hash::hash(path, &mut hasher);
+    let dir = std::env::temp_dir().join(format!(
+        "sprout-probe-{:016x}",
+        std::hash::Hasher::finish(&hasher)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let name = path.file_name().unwrap();
+    let partial = dir.join(format!("{}.{}", name.to_string_lossy(), std::process::id()));
+    std::fs::copy(path, &partial).unwrap();
+    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = dir.join(name);
+    std::fs::rename(&partial, &copy).unwrap();
+    assert!(
+        copy.ancestors().skip(1).all(everyone_passes),
+        "{} is out of other users' reach too",
+        dir.display()
+    );
+    copy
 }
 
 /// Compiles c-tests/<source> with `extra` flags into the build directory, once per test
