@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::c::{Summary, build_dir, c_test_command, check, compile_against, root, run_c_tests};
+use common::c::{
+    Summary, build_dir, c_test_command, check, compile_against, reachable_copy, root, run_c_tests,
+};
 
 /// The commit released as ABI 1.0 (`libsprout.so.1`, the header in c-tests/v1/).
 const RELEASE_1_0: &str = "103d262";
@@ -295,7 +297,7 @@ fn run_release_test(name: &str) {
             .args(["-l:libsprout.so.1", "-lpthread"]),
     );
     let output = Command::new(&binary)
-        .env("SPROUT_PROBE", &probe)
+        .env("SPROUT_PROBE", reachable_copy(&probe))
         .env("ASAN_OPTIONS", "detect_leaks=0")
         .output()
         .unwrap();

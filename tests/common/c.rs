@@ -80,7 +80,7 @@ pub fn probe() -> &'static Path {
 /// CI may make), a copy of it in a directory of the system's temporary directory that every
 /// user can reach: tests run the probe as unprivileged uids (65534, 100000), which must find
 /// it. The copy's directory is named after `path`, so later runs reuse it.
-fn reachable_copy(path: &Path) -> PathBuf {
+pub fn reachable_copy(path: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let everyone_passes =
         |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0);
@@ -95,8 +95,15 @@ fn reachable_copy(path: &Path) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Unique to this call: tests of one process may copy the same file at once.
+    static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let copy_number = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path.file_name().unwrap();
-    let partial = dir.join(format!("{}.{}", name.to_string_lossy(), std::process::id()));
+    let partial = dir.join(format!(
+        "{}.{}.{copy_number}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     std::fs::copy(path, &partial).unwrap();
     std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).unwrap();
     let copy = dir.join(name);
