@@ -21,6 +21,7 @@
 #include "core_util.h"
 
 #include <grp.h>
+#include <inttypes.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -94,6 +95,8 @@ typedef struct config {
   sprout_namespace ns[4];
   sprout_id_map map;
   struct sock_filter filter[1];
+  sprout_sched sched;
+  uint64_t cpus[16];
   int report_from;   /* read end of the probe's stdout */
   int own_terminal;  /* the caller's own controlling terminal is the probe's */
   char path_dir[PATH_MAX];
@@ -269,6 +272,34 @@ static void setup_path(config *c) {
   c->argv[0] = strrchr(probe_path(), '/') + 1;
 }
 
+/* ABI 1.1's attributes: a new process group, a signal mask, oom_score_adj, the scheduling
+ * policy, I/O priority and CPUs (the caller's own, so all granted), a personality, a new UTS
+ * namespace's names, and a chroot to "/". */
+static void setup_attributes(config *c) {
+  base(c);
+  c->a.flags2 = SPROUT_EXEC2_SETPGROUP | SPROUT_EXEC2_OOM_SCORE_ADJ | SPROUT_EXEC2_PERSONALITY;
+  c->a.pgid = 0;
+  c->a.sigmask = BIT(SIGUSR2 - 1);
+  c->a.oom_score_adj = 500;
+  c->sched = (sprout_sched){.policy = SCHED_BATCH, .nice = 5};
+  c->a.sched = &c->sched;
+  c->a.ioprio_class = 2; /* IOPRIO_CLASS_BE */
+  c->a.ioprio_level = 6;
+  cpu_set_t own;
+  CHECK(sched_getaffinity(0, sizeof own, &own) == 0, "sched_getaffinity: %s", strerror(errno));
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpu < 64 * 16; cpu++)
+    if (CPU_ISSET(cpu, &own)) c->cpus[cpu / 64] |= BIT(cpu % 64);
+  c->a.cpu_set = c->cpus;
+  c->a.cpu_set_len = 16;
+  c->a.personality = 0x0040000; /* PER_LINUX | ADDR_NO_RANDOMIZE */
+  c->ns[0] = (sprout_namespace){CLONE_NEWUTS, -1};
+  c->a.namespaces = c->ns;
+  c->a.namespaces_len = 1;
+  c->a.hostname = "injected";
+  c->a.domainname = "sprout";
+  c->a.root_directory = "/";
+}
+
 static const struct {
   const char *name;
   void (*setup)(config *c);
@@ -278,7 +309,7 @@ static const struct {
     {"join", setup_join},         {"maps", setup_maps},
     {"maps-after-join", setup_maps_after_join}, {"legacy", setup_legacy},
     {"close-fallback", setup_close_fallback},   {"exec-fd", setup_exec_fd},
-    {"path", setup_path},
+    {"path", setup_path},         {"attributes", setup_attributes},
 };
 
 /* ---- checking a process that started -------------------------------------------------------- */
@@ -295,7 +326,9 @@ static void check_process(const config *c, const char *report) {
     listed += present;
   }
   CHECK(count_lines(report, "fd=") == listed, "fds beyond the layout:\n%s", report);
-  CHECK(!strcmp(field(report, "status=SigBlk"), "0000000000000000") &&
+  char mask[32];
+  snprintf(mask, sizeof mask, "%016" PRIx64, c->a.sigmask);
+  CHECK(!strcmp(field(report, "status=SigBlk"), mask) &&
             !strcmp(field(report, "status=SigIgn"), "0000000000000000") &&
             !strcmp(field(report, "status=SigCgt"), "0000000000000000"),
         "signal state:\n%s", report);

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 
 use common::c::{build_dir, compile, probe, skip_unless_root};
 
-/// The spawn configurations of c-tests/injected.c.
+/// The spawn configurations of c-tests/injected.c (ABI 1.1's attributes in the last).
 const CONFIGS: &[&str] = &[
     "full",
     "early-seccomp",
@@ -37,6 +37,7 @@ const CONFIGS: &[&str] = &[
     "close-fallback",
     "exec-fd",
     "path",
+    "attributes",
 ];
 
 /// The errno injected, unless a case says otherwise: one no step treats specially.
@@ -125,6 +126,18 @@ fn expectation(config: &str, line: &str, errno: &str) -> Option<Expect> {
         "close_range" | "getdents64" | "lseek" => fails("fds", "closing every fd from"),
         "openat" if args.contains("\"/proc/self/fd\"") => fails("fds", "closing every fd from"),
         "openat" if args.contains("\"cgroup.procs\"") => fails("cgroup", "moving into it"),
+        // ABI 1.1's attributes (the "attributes" config).
+        "openat" if args.contains("/oom_score_adj\"") => {
+            fails("oom_score_adj", "/proc/self/oom_score_adj")
+        }
+        "write" if args.contains("\"500\", 3") => fails("oom_score_adj", "oom_score_adj 500"),
+        "sethostname" => fails("uts", "hostname \"injected\""),
+        "setdomainname" => fails("uts", "domainname \"sprout\""),
+        "sched_setaffinity" | "sched_getaffinity" => fails("sched", "cpu_set 0-"),
+        "sched_setattr" => fails("sched", "sched SCHED_BATCH nice 5"),
+        "ioprio_set" => fails("sched", "ioprio_class 2 level 6"),
+        "chroot" => fails("chroot", "root_directory \"/\""),
+        "personality" => fails("personality", "personality 0x40000"),
         "write" if args.contains("\"0\", 1") => fails("cgroup", "moving into it"),
         "prlimit64" => fails("rlimits", &format!("{} soft", arg(args, 1)?)),
         "chdir" => fails("chdir", args.split('"').nth(1)?),
