@@ -100,11 +100,13 @@ static void spawn_each_kind(int round) {
 
 /* Rounds of spawns go on until the caller has handled HANDLED_AT_LEAST signals during them (at
  * least MIN_ROUNDS rounds, at least a second): how many signals a second the flooder manages
- * and the caller handles depends on the machine and its load, and is not what is tested. Only
- * a flooder that sent next to nothing for FLOOD_SECONDS (scaled) fails the test. */
-#define HANDLED_AT_LEAST 1000
+ * and the caller handles depends on the machine and its load, and is not what is tested. A
+ * ThreadSanitizer build runs a handler only when one of its interceptors returns (signals
+ * meanwhile coalesce): a starved one handled ~6 a second here. So only fewer than
+ * HANDLED_AT_LEAST in FLOOD_SECONDS (scaled) fail the test. */
+#define HANDLED_AT_LEAST 200
 #define MIN_ROUNDS 3
-#define FLOOD_SECONDS 20
+#define FLOOD_SECONDS 30
 
 static void check_spawns_under_a_signal_flood(int flags) {
   need_root();
