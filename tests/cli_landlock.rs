@@ -22,7 +22,9 @@ fn landlock_abi() -> i64 {
 /// `sprout run FLAGS -- probe COMMANDS`, as `uid` (0: as the test runs).
 fn run(uid: u32, flags: &[&str], commands: &[&str]) -> Output {
     let probe = common::c::probe();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_sprout"));
+    // Run as `uid`, which must reach the binary (a checkout under a 0700 /root: a copy).
+    let sprout = common::c::reachable_copy(std::path::Path::new(env!("CARGO_BIN_EXE_sprout")));
+    let mut command = Command::new(sprout);
     command
         .arg("run")
         .args(flags)
