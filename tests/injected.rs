@@ -258,6 +258,8 @@ fn run_traced(config: &str, strace: &[String], burn: Option<(&str, usize)>) -> R
     };
     let tracer = Command::new("strace")
         .args(strace)
+        // The driver's sign that strace traces it (see c-tests/injected.c).
+        .args(["-e", "inject=getcpu:retval=42"])
         .arg("-p")
         .arg(pid.to_string())
         .stdin(Stdio::null())
