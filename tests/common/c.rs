@@ -77,9 +77,9 @@ pub fn probe() -> &'static Path {
 }
 
 /// `path`, or where the checkout is out of other users' reach (a clone under a 0700 /root, as
-/// CI may make), a copy of it in a directory of the system's temporary directory that every
-/// user can reach: tests run the probe as unprivileged uids (65534, 100000), which must find
-/// it. The copy's directory is named after `path`, so later runs reuse it.
+/// CI may make), a copy of it that every user can reach, in a directory of the system's
+/// temporary directory that this test process removes when it exits: tests run the probe (and
+/// the `sprout` binary) as unprivileged uids (65534, 100000), which must find it.
 pub fn reachable_copy(path: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let everyone_passes =
@@ -87,23 +87,27 @@ pub fn reachable_copy(path: &Path) -> PathBuf {
     if path.ancestors().skip(1).all(everyone_passes) {
         return path.to_path_buf();
     }
+    static REMOVED_AT_EXIT: std::sync::Once = std::sync::Once::new();
+    REMOVED_AT_EXIT.call_once(|| {
+        extern "C" fn remove_copies() {
+            let _ = std::fs::remove_dir_all(copies_dir());
+        }
+        // SAFETY: registers a plain function without arguments.
+        unsafe { libc::atexit(remove_copies) };
+    });
+    // Files of one name from different places (each test binary has its own probe) apart.
     let mut hasher = std::hash::DefaultHasher::new();
     std::hash::Hash::hash(path, &mut hasher);
-    let dir = std::env::temp_dir().join(format!(
-        "sprout-probe-{:016x}",
-        std::hash::Hasher::finish(&hasher)
-    ));
+    let dir = copies_dir().join(format!("{:016x}", std::hash::Hasher::finish(&hasher)));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for made in [copies_dir(), dir.clone()] {
+        std::fs::set_permissions(made, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     // Unique to this call: tests of one process may copy the same file at once.
     static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let copy_number = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let name = path.file_name().unwrap();
-    let partial = dir.join(format!(
-        "{}.{}.{copy_number}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let partial = dir.join(format!("{}.{copy_number}", name.to_string_lossy()));
     std::fs::copy(path, &partial).unwrap();
     std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755)).unwrap();
     let copy = dir.join(name);
@@ -114,6 +118,11 @@ pub fn reachable_copy(path: &Path) -> PathBuf {
         dir.display()
     );
     copy
+}
+
+/// Where `reachable_copy` puts its copies: one directory per test process.
+fn copies_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("sprout-tests-{}", std::process::id()))
 }
 
 /// Compiles c-tests/<source> with `extra` flags into the build directory, once per test
