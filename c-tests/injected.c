@@ -15,7 +15,8 @@
  * succeeded, checks that the process is exactly what was asked (its fds, signal state, ids,
  * capabilities, limits, umask, cwd, as its own report says); either way it checks that this
  * process's own state is unchanged and that it has no child left. Exits 0 when those checks
- * hold (whatever the outcome, which the Rust test judges), 1 otherwise.
+ * hold (whatever the outcome, which the Rust test judges), 1 otherwise; killed by SIGALRM
+ * when the spawn hangs.
  */
 #include "caller_state.h"
 #include "core_util.h"
@@ -71,6 +72,7 @@ static int harmless_call(const char *name) {
       {"execveat", SYS_execveat, {-1, 0, 0, 0}},
       {"kill", SYS_kill, {-999999, 0, 0, 0}},
       {"setpgid", SYS_setpgid, {-1, 0, 0, 0}},
+      {"read", SYS_read, {-1, 0, 0, 0}},
   };
   for (size_t i = 0; i < sizeof CALLS / sizeof CALLS[0]; i++)
     if (!strcmp(CALLS[i].name, name)) {
@@ -300,6 +302,25 @@ static void setup_attributes(config *c) {
   c->a.root_directory = "/";
 }
 
+/* Issue 14's steps: a Landlock ruleset (handling only directory creation, which the probe
+ * never does), a seccomp filter with a new listener (handed to the caller), and a paused
+ * start (the caller takes the listener, then starts the process). */
+static void setup_sandbox(config *c) {
+  base(c);
+  c->a.flags = SPROUT_EXEC_NO_NEW_PRIVS;
+  c->a.flags2 = SPROUT_EXEC2_LANDLOCK | SPROUT_EXEC2_PAUSED;
+  sprout_landlock_ruleset r = {0};
+  r.size = sizeof r;
+  r.handled_access_fs = SPROUT_LANDLOCK_ACCESS_FS_MAKE_DIR;
+  sprout_error err;
+  c->a.landlock_ruleset_fd = sprout_landlock_create_ruleset(&r, NULL, &err);
+  CHECK(c->a.landlock_ruleset_fd >= 0, "sprout_landlock_create_ruleset: %s", err.message);
+  c->filter[0] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+  c->a.seccomp_filter = c->filter;
+  c->a.seccomp_filter_len = 1;
+  c->a.seccomp_flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+}
+
 static const struct {
   const char *name;
   void (*setup)(config *c);
@@ -310,6 +331,7 @@ static const struct {
     {"maps-after-join", setup_maps_after_join}, {"legacy", setup_legacy},
     {"close-fallback", setup_close_fallback},   {"exec-fd", setup_exec_fd},
     {"path", setup_path},         {"attributes", setup_attributes},
+    {"sandbox", setup_sandbox},
 };
 
 /* ---- checking a process that started -------------------------------------------------------- */
@@ -367,6 +389,8 @@ int main(int argc, char **argv) {
   while (i < sizeof CONFIGS / sizeof CONFIGS[0] && strcmp(CONFIGS[i].name, argv[1])) i++;
   CHECK(i < sizeof CONFIGS / sizeof CONFIGS[0], "no config %s", argv[1]);
   CONFIGS[i].setup(&c);
+  /* A hang (a step that waits for ever once a call failed) ends this process, a failure. */
+  alarm(test_seconds(120));
   printf("waiting %d\n", getpid());
   fflush(stdout);
   /* Until strace traces this process's system calls: tests/injected.rs has it answer getcpu
@@ -390,6 +414,14 @@ int main(int argc, char **argv) {
   sprout_process proc = {0, NULL};
   sprout_error err;
   int rc = sprout_exec_async(&c.a, c.fds, c.fds_len, &proc, &err);
+  /* A listener is the caller's once the spawn returned; a paused process runs its program
+   * only once started, which may fail too. */
+  int listener = -1;
+  if (rc == 0 && c.a.seccomp_flags) {
+    listener = sprout_seccomp_listener(proc.pid);
+    CHECK(listener >= 0, "sprout_seccomp_listener: %s", strerror(-listener));
+  }
+  if (rc == 0 && (c.a.flags2 & SPROUT_EXEC2_PAUSED)) rc = sprout_start(proc.pid, &err);
   printf("outcome rc=%d code=%d stage=%s message=%s\n", rc, err.code, sprout_stage_name(err.stage),
          err.message);
   fflush(stdout);
@@ -403,7 +435,11 @@ int main(int argc, char **argv) {
       if (c.own_terminal) CHECK(sprout_tty_set_foreground(proc.tty, getpgrp()) == 0, "taking the terminal back");
       CHECK(sprout_tty_release(proc.tty) == 0, "sprout_tty_release");
     }
+  } else if (proc.pid > 0) {
+    /* A process that failed after the spawn returned (at its start) is forgotten too. */
+    CHECK(sprout_seccomp_listener(proc.pid) == -ESRCH, "the failed process %d is still tracked", proc.pid);
   }
+  if (listener >= 0) close(listener);
   check_unchanged(argv[1], &before);
   close(c.fds[1]);
   if (cgroup_path[0]) CHECK(rmdir(cgroup_path) == 0, "rmdir %s: %s", cgroup_path, strerror(errno));

@@ -24,7 +24,8 @@ use std::sync::Mutex;
 
 use common::c::{build_dir, compile, probe, skip_unless_root};
 
-/// The spawn configurations of c-tests/injected.c (ABI 1.1's attributes in the last).
+/// The spawn configurations of c-tests/injected.c (ABI 1.1's attributes and issue 14's
+/// Landlock, seccomp listener and paused start in the last two).
 const CONFIGS: &[&str] = &[
     "full",
     "early-seccomp",
@@ -38,6 +39,7 @@ const CONFIGS: &[&str] = &[
     "exec-fd",
     "path",
     "attributes",
+    "sandbox",
 ];
 
 /// The errno injected, unless a case says otherwise: one no step treats specially.
@@ -121,6 +123,13 @@ fn expectation(config: &str, line: &str, errno: &str) -> Option<Expect> {
         {
             fails("fds", "exec_fd")
         }
+        // The Landlock ruleset's and the handover socket's slots after the layout.
+        "fcntl" | "dup3" if config == "sandbox" && fd_slot(name, args) == Some(5) => {
+            fails("fds", "landlock_ruleset_fd ")
+        }
+        "fcntl" | "dup3" if config == "sandbox" && fd_slot(name, args) == Some(6) => {
+            fails("fds", "the handover socket")
+        }
         "fcntl" | "dup3" => fails("fds", "fds["),
         "close_range" if errno == "ENOSYS" || errno == "EPERM" => Some(Expect::Works),
         "close_range" | "getdents64" | "lseek" => fails("fds", "closing every fd from"),
@@ -160,6 +169,13 @@ fn expectation(config: &str, line: &str, errno: &str) -> Option<Expect> {
             _ => None,
         },
         "seccomp" => fails("seccomp", "seccomp_filter of 1 instructions"),
+        // Issue 14's steps (the "sandbox" config); with a paused start, the wait and the
+        // program's execve fail at sprout_start.
+        "landlock_restrict_self" => {
+            fails("landlock", "landlock_restrict_self(landlock_ruleset_fd ")
+        }
+        "sendmsg" => fails("seccomp", "handing the seccomp listener to the caller"),
+        "read" => fails("spawn", "holding paused until sprout_start"),
         "setns" => fails("namespaces", "joining uts from fd"),
         "unshare" => fails("namespaces", "creating namespaces"),
         "setsid" => fails("tty", "setsid"),
@@ -173,11 +189,17 @@ fn expectation(config: &str, line: &str, errno: &str) -> Option<Expect> {
     }
 }
 
+/// The slot of the layout a fcntl (its fd) or dup3 (its new fd) sets.
+fn fd_slot(name: &str, args: &str) -> Option<usize> {
+    arg(args, if name == "dup3" { 1 } else { 0 })?.parse().ok()
+}
+
 /// A close: of a slot the layout leaves closed (the drivers' layouts have 5 slots), a step of
 /// its own; of the child's cgroup.procs fd, one whose error changes nothing (Linux frees the
 /// fd whatever close returns); of an fd found in /proc/self/fd, one the final check of the
 /// listing finds still open (an injected error skips the call): the spawn fails closed, with
-/// EBADFD; of the listing's own directory fd, close-on-exec anyway.
+/// EBADFD; of the listing's own directory fd, or of the Landlock ruleset or the seccomp
+/// listener once used (right after landlock_restrict_self / sendmsg), close-on-exec anyway.
 fn close_expectation(lines: &[String], index: usize) -> Expect {
     let line = &lines[index];
     let fd: usize = arg(line.split_once('(').unwrap().1, 0)
@@ -187,6 +209,9 @@ fn close_expectation(lines: &[String], index: usize) -> Expect {
         .iter()
         .any(|l| l.starts_with("close_range(") || l.contains("\"/proc/self/fd\""));
     let after_cgroup = lines[index - 1].starts_with("write(");
+    let used = ["landlock_restrict_self(", "sendmsg("]
+        .iter()
+        .any(|call| lines[index - 1].starts_with(call));
     // The listing's own directory fd, close-on-exec anyway.
     let listing_dir = lines[..index]
         .iter()
@@ -194,7 +219,7 @@ fn close_expectation(lines: &[String], index: usize) -> Expect {
         .find(|l| l.contains("\"/proc/self/fd\""))
         .and_then(|l| l.rsplit(" = ").next())
         .and_then(|ret| ret.trim().parse::<usize>().ok());
-    if after_cgroup || listing_dir == Some(fd) {
+    if after_cgroup || used || listing_dir == Some(fd) {
         Expect::Works
     } else if fd < 5 && in_layout {
         Expect::Fails("fds", format!("fds[{fd}] (closing)"))
@@ -419,8 +444,9 @@ fn cases_of(config: &'static str, recording: &Recording, seen: &mut BTreeSet<Str
     cases
 }
 
-/// The parent's own steps: clone3, and the id-map writes (the Nth openat / write of the
-/// driver after the attach, no burn: the child makes none of those before it waits).
+/// The parent's own steps: clone3, the id-map writes (the Nth openat / write of the driver
+/// after the attach, no burn: the child makes none of those before it waits), and the
+/// handover socket's (socketpair, recvmsg, sendto: the child makes none of those).
 fn parent_cases(config: &'static str, recording: &Recording) -> Vec<Case> {
     let mut cases = Vec::new();
     let nth = |index: usize, name: &str| {
@@ -438,6 +464,19 @@ fn parent_cases(config: &'static str, recording: &Recording) -> Vec<Case> {
             .find(|file| line.contains(&format!("/{file}\"")));
         let expect = match (name, map_file) {
             ("clone3", _) if config == "full" => Expect::Fails("spawn", "clone".to_owned()),
+            // Issue 14's exchanges with the child: the socket, the listener it sends, and the
+            // verdict that starts it.
+            ("socketpair", _) if config == "sandbox" => {
+                Expect::Fails("spawn", "the handover socket (socketpair)".to_owned())
+            }
+            ("recvmsg", _) if config == "sandbox" => Expect::Fails(
+                "seccomp",
+                "receiving the seccomp listener from the child".to_owned(),
+            ),
+            ("sendto", _) if config == "sandbox" => Expect::Fails(
+                "spawn",
+                "starting the paused process (sending its verdict)".to_owned(),
+            ),
             ("openat", Some(file)) => {
                 let fd = line.rsplit(" = ").next().unwrap_or("").trim().to_owned();
                 map_fds.push((format!("write({fd}, "), file));
@@ -470,6 +509,14 @@ fn parent_cases(config: &'static str, recording: &Recording) -> Vec<Case> {
             cases.push(Case {
                 errno: ("ENOSYS", libc::ENOSYS),
                 expect: Expect::Works,
+                ..cases.last().unwrap().clone()
+            });
+        }
+        // What a child gone already gives, which must not be taken for one: the live child
+        // is ended, not left waiting for its verdict.
+        if name == "sendto" {
+            cases.push(Case {
+                errno: ("EPIPE", libc::EPIPE),
                 ..cases.last().unwrap().clone()
             });
         }

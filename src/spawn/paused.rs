@@ -124,7 +124,7 @@ impl Paused {
     /// execve), or the error of its exec, the process then reaped (`pidfd` is the table's).
     pub fn start(self, pidfd: &OwnedFd) -> Result<()> {
         // MSG_NOSIGNAL: a child gone already (killed) makes this EPIPE, not SIGPIPE in the
-        // caller; the sync word then tells the rest.
+        // caller; its wait status then tells the rest.
         let sent = loop {
             match send(
                 self.socket.as_raw_fd(),
@@ -135,8 +135,13 @@ impl Paused {
                 other => break other,
             }
         };
+        // The child's end closes only as it exits, after the kernel has cleared the sync
+        // word (exit_mm comes before exit_files): a refusal while the word is still set is
+        // not that, and would leave the child waiting for ever.
+        let gone = || self.report().sync.load(Ordering::Acquire) == 0;
         match sent {
-            Ok(_) | Err(Errno::EPIPE | Errno::ECONNRESET) => {}
+            Ok(_) => {}
+            Err(Errno::EPIPE | Errno::ECONNRESET) if gone() => {}
             Err(errno) => {
                 // The child cannot be told: it is ended (dropping `self`) and reaped.
                 drop(self);

@@ -84,11 +84,21 @@ fn namespace_subject(plan: &Plan, item: u32) -> String {
     }
 }
 
-/// Slot `slot` of the fd layout and its source: `fds[i] = fd`, or the exec fd's slot.
+/// Slot `slot` of the fd layout and its source: `fds[i] = fd`, or which of the child's own
+/// slots after them (`TailSlots`) it is.
 fn fd_slot(plan: &Plan, slot: u32) -> String {
-    match (plan.spec.fds.get(slot as usize), &plan.spec.program) {
-        (Some(Some(fd)), _) => format!("fds[{slot}] = {fd}"),
-        (None, Program::Fd(fd)) => format!("exec_fd {fd}"),
+    if let Some(Some(fd)) = plan.spec.fds.get(slot as usize) {
+        return format!("fds[{slot}] = {fd}");
+    }
+    let tail = Some(slot as i32);
+    match (&plan.spec.program, plan.spec.landlock) {
+        (Program::Fd(fd), _) if plan.tail.exec == tail => format!("exec_fd {fd}"),
+        (_, Some(landlock)) if plan.tail.ruleset == tail => {
+            format!("landlock_ruleset_fd {}", landlock.ruleset)
+        }
+        _ if plan.tail.handover == tail => {
+            "the handover socket (seccomp listener, paused start)".to_owned()
+        }
         _ => format!("fd {slot}"),
     }
 }
