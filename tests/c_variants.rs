@@ -82,6 +82,10 @@ fn older_kernels() {
         // ABI 1.1's kept ignored signals take another path after the legacy clone.
         "signal_state",
         "paused",
+        // Issue 14's Landlock restriction and listener handover after the legacy clone, in a
+        // layout closed through /proc/self/fd.
+        "landlock",
+        "seccomp_listener",
     ] {
         let excluded = NEEDS_NEW_SYSCALLS_ITSELF
             .iter()
