@@ -4,7 +4,7 @@
 //! what it concerned, leaving nothing behind: no child, no fd, the caller's state unchanged.
 //! A step whose failure the library works around (a fallback, a question it can do without)
 //! must instead still give a process that is exactly what was asked. The parent's own steps
-//! around the child (clone3, the id-map writes) are failed too.
+//! around the child (clone3, the id-map writes, the handover socket of issue 14) are failed too.
 //!
 //! The steps are not listed by hand: each spawn configuration of c-tests/injected.c is first
 //! traced as it is, and every call its child made becomes a case. A call with no expectation
