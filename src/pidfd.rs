@@ -123,9 +123,13 @@ pub fn kept_status(pidfd: &OwnedFd) -> Option<i32> {
         // SAFETY: PIDFD_GET_INFO writes at most size_of::<pidfd_info>() bytes (the size is
         // encoded in the request) into `info`.
         if unsafe { libc::ioctl(pidfd.as_raw_fd(), libc::PIDFD_GET_INFO, &raw mut info) } < 0 {
-            return None;
-        }
-        if info.mask & u64::from(libc::PIDFD_INFO_EXIT) != 0 {
+            // ESRCH: no process and no status (yet): a claimed process may answer so before
+            // its release records the status, so it earns the same second look. Any other
+            // error (ENOTTY before 6.13) is final.
+            if Errno::last() != Errno::ESRCH {
+                return None;
+            }
+        } else if info.mask & u64::from(libc::PIDFD_INFO_EXIT) != 0 {
             return Some(info.exit_code);
         }
         if attempt == 0 {
