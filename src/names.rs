@@ -124,6 +124,35 @@ pub fn limit(value: u64) -> String {
     }
 }
 
+/// The highest capability number the running kernel knows: /proc/sys/kernel/cap_last_cap, or
+/// where /proc is not mounted, the last bit PR_CAPBSET_READ accepts. Read once: it cannot
+/// change while the kernel runs. Threads that ask at once may each read it (they find the
+/// same): a one-time initialisation under way on another thread would never end in a copy
+/// made by fork at that moment.
+pub fn last_capability() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const UNKNOWN: u32 = u32::MAX;
+    static LAST: AtomicU32 = AtomicU32::new(UNKNOWN);
+    let known = LAST.load(Ordering::Relaxed);
+    if known != UNKNOWN {
+        return known;
+    }
+    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .unwrap_or_else(|| {
+            // SAFETY: PR_CAPBSET_READ only reads this thread's bounding set; it fails with
+            // EINVAL for a number above the last capability.
+            (1..64u32)
+                .take_while(|&bit| unsafe { libc::prctl(libc::PR_CAPBSET_READ, bit) } >= 0)
+                .last()
+                .unwrap_or(0)
+        })
+        .min(63);
+    LAST.store(last, Ordering::Relaxed);
+    last
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

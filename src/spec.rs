@@ -347,7 +347,7 @@ impl Spec {
         let Some(caps) = &self.capabilities else {
             return Ok(());
         };
-        let last = last_capability();
+        let last = names::last_capability();
         let known = capability_mask(last);
         let sets = [
             ("effective", caps.effective),
@@ -522,35 +522,6 @@ const NGROUPS_MAX: usize = 65536;
 /// The most instructions a seccomp filter can have (linux/bpf_common.h).
 const BPF_MAXINSNS: usize = 4096;
 
-/// The highest capability number the running kernel knows: /proc/sys/kernel/cap_last_cap, or
-/// where /proc is not mounted, the last bit PR_CAPBSET_READ accepts. Read once: it cannot
-/// change while the kernel runs. Threads that ask at once may each read it (they find the
-/// same): a one-time initialisation under way on another thread would never end in a copy
-/// made by fork at that moment.
-pub(crate) fn last_capability() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const UNKNOWN: u32 = u32::MAX;
-    static LAST: AtomicU32 = AtomicU32::new(UNKNOWN);
-    let known = LAST.load(Ordering::Relaxed);
-    if known != UNKNOWN {
-        return known;
-    }
-    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|text| text.trim().parse::<u32>().ok())
-        .unwrap_or_else(|| {
-            // SAFETY: PR_CAPBSET_READ only reads this thread's bounding set; it fails with
-            // EINVAL for a number above the last capability.
-            (1..64u32)
-                .take_while(|&bit| unsafe { libc::prctl(libc::PR_CAPBSET_READ, bit) } >= 0)
-                .last()
-                .unwrap_or(0)
-        })
-        .min(63);
-    LAST.store(last, Ordering::Relaxed);
-    last
-}
-
 /// The bits of capabilities 0..=last.
 pub(crate) fn capability_mask(last: u32) -> u64 {
     u64::MAX >> (63 - last.min(63))
@@ -613,7 +584,7 @@ mod tests {
 
     #[test]
     fn capabilities_must_exist_and_be_a_state_the_kernel_can_hold() {
-        let last = last_capability();
+        let last = names::last_capability();
         let mut s = spec();
         let ok = Capabilities {
             effective: 1,

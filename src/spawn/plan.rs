@@ -8,7 +8,8 @@ use std::os::fd::RawFd;
 
 use super::namespaces::{Handover, NamespacePlan, ParentSteps, id_maps, parent_pid};
 use super::seccomp_action::{THIS_ARCH, action_for, may_kill};
-use crate::spec::{Program, Spec, capability_mask, last_capability};
+use crate::names::last_capability;
+use crate::spec::{Program, Spec, capability_mask};
 
 /// The search path when the environment has no `PATH`: the one OCI runtimes and Docker use.
 pub const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -372,7 +372,7 @@ impl ProcessFlags {
         if self.caps.is_empty() && self.cap_add.is_empty() && self.cap_drop.is_empty() {
             return Ok(());
         }
-        let last = names::last_capability();
+        let last = sprout::names::last_capability();
         let mut caps = match spec.capabilities {
             Some(caps) => caps,
             None => capabilities_of("self")?,

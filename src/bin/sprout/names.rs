@@ -74,14 +74,6 @@ pub fn capabilities(text: &str, last_cap: u32) -> Outcome<u64> {
     Ok(bits)
 }
 
-/// The highest capability the running kernel knows.
-pub fn last_capability() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(40)
-}
-
 /// `nofile=1024:2048`, `nofile=1024` (soft and hard), `core=0:unlimited`.
 pub fn rlimit(text: &str) -> Outcome<sprout::Rlimit> {
     let Some((name, values)) = text.split_once('=') else {

@@ -113,7 +113,7 @@ impl Host {
         let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
             .is_ok_and(|text| text.trim() == "Y");
         Host {
-            last_capability: crate::names::last_capability(),
+            last_capability: sprout::names::last_capability(),
             apparmor,
             selinux: std::path::Path::new("/sys/fs/selinux/enforce").exists(),
         }
