@@ -184,6 +184,23 @@ static inline const char *probe_path(void) {
   return path;
 }
 
+/* A thread body that spawns the probe as uid/gid 65534 over and over until the int `stop`
+ * points to is set (FLAG_SET): each child's id change takes the dumpable bookkeeping's and the
+ * table's locks, and clears the dumpable flag of the memory it shares with the caller until
+ * the spawn puts it back. */
+static inline void *spawn_as_nobody_until(void *stop) {
+  const char *argv[] = {probe_path(), "exit", "0", NULL};
+  sprout_credentials nobody = {65534, 65534, NULL, 0};
+  while (!FLAG_GET(*(int *)stop)) {
+    sprout_exec_args a;
+    sprout_exec_args_init(&a);
+    a.argv = argv;
+    a.credentials = &nobody;
+    sprout_exec(&a, NULL, 0, NULL, NULL);
+  }
+  return NULL;
+}
+
 /* Reads fd to EOF into a NUL-terminated malloc'd buffer. */
 static inline char *read_all(int fd) {
   size_t cap = 4096, len = 0;

@@ -24,7 +24,7 @@ static void spawn_and_check_answers(const char *tag, int rounds) {
   }
 }
 
-static volatile int stop;
+static int stop;
 static sprout_tty *tty;
 
 /* Takes the table lock over and over. */
@@ -41,21 +41,6 @@ static void *list_forever(void *unused) {
 static void *use_tty_forever(void *unused) {
   (void)unused;
   while (!FLAG_GET(stop)) sprout_tty_fd(tty);
-  return NULL;
-}
-
-/* Spawns with credentials (the dumpable bookkeeping's lock, the table's) over and over. */
-static void *spawn_forever(void *unused) {
-  (void)unused;
-  const char *argv[] = {probe_path(), "exit", "0", NULL};
-  sprout_credentials nobody = {65534, 65534, NULL, 0};
-  while (!FLAG_GET(stop)) {
-    sprout_exec_args a;
-    sprout_exec_args_init(&a);
-    a.argv = argv;
-    a.credentials = &nobody;
-    sprout_exec(&a, NULL, 0, NULL, NULL);
-  }
   return NULL;
 }
 
@@ -95,9 +80,9 @@ TEST(copies_forked_while_threads_hold_every_lock_never_hang) {
   CHECK(tty != NULL, "no TTY handle");
 
   pthread_t threads[3];
-  void *(*bodies[3])(void *) = {list_forever, use_tty_forever, spawn_forever};
+  void *(*bodies[3])(void *) = {list_forever, use_tty_forever, spawn_as_nobody_until};
   for (int i = 0; i < 3; i++)
-    CHECK(pthread_create(&threads[i], NULL, bodies[i], NULL) == 0, "pthread_create");
+    CHECK(pthread_create(&threads[i], NULL, bodies[i], &stop) == 0, "pthread_create");
   int hung_at = -1, failed_at = -1, failure = 0;
   for (int round = 0; round < FORKS && hung_at < 0 && failed_at < 0; round++) {
     pid_t copy = fork();

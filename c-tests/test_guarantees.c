@@ -341,22 +341,6 @@ TEST(a_root_directory_is_entered_before_the_change_to_a_non_root_uid) {
 
 static int stop_spawning;
 
-/* Spawns with credentials until told to stop: each child's id change clears the dumpable flag
- * of the memory it shares with this process until the spawn puts it back. */
-static void *spawn_with_credentials(void *unused) {
-  (void)unused;
-  const char *argv[] = {probe_path(), "exit", "0", NULL};
-  sprout_credentials nobody = {65534, 65534, NULL, 0};
-  while (!FLAG_GET(stop_spawning)) {
-    sprout_exec_args a;
-    sprout_exec_args_init(&a);
-    a.argv = argv;
-    a.credentials = &nobody;
-    sprout_exec(&a, NULL, 0, NULL, NULL);
-  }
-  return NULL;
-}
-
 /* A copy forked while a spawn with credentials is under way inherits the memory's flag as
  * that child left it; the fork handler gives the copy its parent's own flag back. The
  * parent's flag is read as well, to see that the forks met spawns in flight. */
@@ -364,7 +348,7 @@ TEST(a_copy_forked_during_a_spawn_with_credentials_has_the_callers_dumpable_flag
   need_root();
   CHECK(prctl(PR_GET_DUMPABLE) == 1, "the test process is not dumpable");
   pthread_t thread;
-  CHECK(pthread_create(&thread, NULL, spawn_with_credentials, NULL) == 0, "pthread_create");
+  CHECK(pthread_create(&thread, NULL, spawn_as_nobody_until, &stop_spawning) == 0, "pthread_create");
   int forks = 0, wrong = 0;
   time_t start = time(NULL);
   while (forks < 3000 && time(NULL) - start < 20) {
